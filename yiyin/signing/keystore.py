@@ -1,0 +1,49 @@
+"""Where seal keys live. PKCS#12 files are the embedded default."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from asn1crypto import x509 as asn1_x509
+from pyhanko.sign import signers
+
+from yiyin.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class SealKey:
+    """A ready signer and the certificate it signs with."""
+
+    signer: signers.Signer
+    cert: asn1_x509.Certificate
+
+    @property
+    def fingerprint(self) -> str:
+        return cert_fingerprint(self.cert.dump())
+
+    @property
+    def chain_size(self) -> int:
+        """Bytes of DER the CMS structure will carry for certificates."""
+        certs = list(getattr(self.signer, "cert_registry", []) or [])
+        return sum(len(c.dump()) for c in certs) or len(self.cert.dump())
+
+
+def cert_fingerprint(der: bytes) -> str:
+    return hashlib.sha256(der).hexdigest()
+
+
+def load_pkcs12(path: Path, passphrase: bytes | None = None) -> SealKey:
+    if passphrase is None:
+        pass_file = path.with_suffix(".pass")
+        if not pass_file.exists():
+            raise ConfigurationError(f"keystore {path}: no passphrase given and no {pass_file.name} beside it")
+        passphrase = pass_file.read_bytes().strip()
+    try:
+        signer = signers.SimpleSigner.load_pkcs12(str(path), passphrase=passphrase)
+    except Exception as exc:  # pyHanko reports bad passphrases and broken files alike
+        raise ConfigurationError(f"keystore {path} could not be opened: {exc}") from exc
+    if signer is None or signer.signing_cert is None:
+        raise ConfigurationError(f"keystore {path} holds no key and certificate")
+    return SealKey(signer=signer, cert=signer.signing_cert)
