@@ -1,0 +1,37 @@
+"""Verification codes: 80 random bits, Crockford base32, in groups of four (e.g. 7K3M-Q9TB-2XWD-H4PA).
+
+Typed by people from paper, so reading is forgiving: case, hyphens, spaces, and the letters
+I/L (for 1) and O (for 0) are folded as Crockford's alphabet intends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+BITS = 80
+_FOLD = str.maketrans({"I": "1", "L": "1", "O": "0", "-": None, " ": None})
+
+
+def new_code() -> str:
+    n = secrets.randbits(BITS)
+    chars = "".join(ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(BITS // 5)))
+    return "-".join(chars[i:i + 4] for i in range(0, len(chars), 4))
+
+
+def normalise(code: str) -> str:
+    """Canonical grouped form of a typed code, or '' if it cannot be one."""
+    raw = code.upper().translate(_FOLD)
+    if len(raw) != BITS // 5 or any(c not in ALPHABET for c in raw):
+        return ""
+    return "-".join(raw[i:i + 4] for i in range(0, len(raw), 4))
+
+
+def digest(code: str) -> str:
+    return hashlib.sha256(normalise(code).encode("ascii")).hexdigest()
+
+
+def matches(code: str, stored_digest: str) -> bool:
+    return bool(normalise(code)) and hmac.compare_digest(digest(code), stored_digest)
