@@ -1,0 +1,182 @@
+"""Command line: `yiyin demo`, `issue`, `render`, `verify`, `templates`, and the `seal`, `log`, `licence` groups; `serve` is in cli_web."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from yiyin.config import BUREAU_TIME, Settings
+from yiyin.errors import FieldProblem, InvalidData, YiyinError
+from yiyin.service.cli_archive import archive_app
+from yiyin.service.cli_common import fail, open_app
+from yiyin.service.cli_log import STATUS_ACTS, _act_command, log_app, status_command
+from yiyin.service.cli_registry import licence_app, numbering_app
+from yiyin.service.cli_seal import seal_app
+
+app = typer.Typer(help="一印 yiyin: issue, seal and verify the approval bureau's documents.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+app.add_typer(seal_app, name="seal")
+app.add_typer(log_app, name="log")
+app.add_typer(licence_app, name="licence")
+app.add_typer(archive_app, name="archive")
+app.add_typer(numbering_app, name="numbering")
+app.command("status")(status_command)
+for _verb, _title in STATUS_ACTS.items():
+    app.command(_verb)(_act_command(_verb, _title))
+
+
+def _self_command() -> str:
+    """How the user invoked yiyin (e.g. .venv/bin/yiyin), so that printed hints can be pasted."""
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else "yiyin"
+    return argv0 if argv0.endswith("yiyin") else "yiyin"
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidData([FieldProblem(what, "exists", f"{path} does not exist")]) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidData([FieldProblem(what, "json", f"{path} is not valid UTF-8 JSON: {exc}")]) from None
+
+
+@app.command()
+def demo(out: Annotated[Path, typer.Option(help="folder for the sealed PDFs")] = Path("demo-out")) -> None:
+    """Issue the sample 开办药店 decision and licence into OUT, then verify them."""
+    from yiyin.service.demo import run_demo
+    from yiyin.service.samples import load_json, samples_dir
+    from yiyin.service.verify import verify_pdf
+
+    try:
+        application = open_app()
+        results = run_demo(application, out)
+        for r in results:
+            report = verify_pdf(application, r.path.read_bytes())
+            typer.echo(f"{r.issued.title}\n  编号 number:            {r.issued.number}\n"
+                       f"  验证码 verification code: {r.issued.verification_code}\n"
+                       f"  文件 file:              {r.path}\n"
+                       f"  查验 verify:            {'genuine and in force' if report.valid else 'NOT VALID'}  ({r.issued.verify_url})")
+        typer.echo(f"\nCheck any of them yourself:  {_self_command()} verify {results[0].path}")
+        case = load_json(samples_dir() / "applications" / "kaiban_yaodian.json")["case_ref"]
+        typer.echo(f"Archive the matter (case {case}):  {_self_command()} archive build '{case}' --out archive-out")
+    except YiyinError as exc:
+        fail(exc)
+
+
+@app.command()
+def issue(
+    doc_type: Annotated[str, typer.Argument(help="document type id, see `yiyin templates`")],
+    data: Annotated[Path, typer.Argument(help="JSON file with the document's data")],
+    item: Annotated[str, typer.Option(help="approval item code")],
+    case: Annotated[str, typer.Option(help="case reference (办件编号)")],
+    out: Annotated[Path, typer.Option(help="where to copy the sealed PDF")] = Path("."),
+    issue_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD, default today")] = None,
+) -> None:
+    """Issue one sealed document through the full pipeline."""
+    from yiyin.service.pipeline import Issuer, IssueRequest
+
+    try:
+        payload = _read_json(data, "data")
+        when = date.fromisoformat(issue_date) if issue_date else None
+        application = open_app()
+        issued = Issuer(application).issue(IssueRequest(doc_type=doc_type, data=payload, item_code=item, case_ref=case,
+                                                        actor="cli", issue_date=when))
+        target = out / f"{issued.number}.pdf" if out.is_dir() else out
+        target.write_bytes(issued.path.read_bytes())
+        typer.echo(f"{issued.title} {issued.number}\n验证码 {issued.verification_code}\n{target}")
+    except ValueError as exc:
+        fail(InvalidData([FieldProblem("issue_date", "date", str(exc))]))
+    except YiyinError as exc:
+        fail(exc)
+
+
+@app.command()
+def render(
+    doc_type: Annotated[str, typer.Argument(help="document type id")],
+    data: Annotated[Path, typer.Argument(help="JSON file with the document's data")],
+    out: Annotated[Path, typer.Option(help="output file: .pdf (PDF/A) or .docx (Word, for drafting)")],
+) -> None:
+    """Render an unsealed draft (草稿) for review, as PDF or DOCX by OUT's extension; nothing is
+    numbered or recorded. Dates written @issue_date[+Ny][+Nd] count from today."""
+    from yiyin.service.samples import resolve_dates
+    from yiyin.templates.catalog import document_type
+    from yiyin.templates.fonts import FontSet
+    from yiyin.templates.render import IssueMeta, Renderer
+
+    try:
+        suffix = out.suffix.lower()
+        if suffix not in (".pdf", ".docx"):
+            raise InvalidData([FieldProblem("--out", "extension", f"{out.name}: the file name must end in .pdf or .docx")])
+        settings = Settings.from_env()
+        payload = resolve_dates(_read_json(data, "data"), datetime.now(BUREAU_TIME).date())
+        fonts = FontSet.from_settings(settings.font_dirs, settings.body_fonts, settings.title_fonts)
+        renderer, kind = Renderer(fonts), document_type(doc_type)
+        meta = IssueMeta(organ="（发文机关）", date=datetime.now(BUREAU_TIME).date(), number="（编号）", draft=True)
+        output = renderer.render(kind, payload, meta).pdf if suffix == ".pdf" else renderer.render_docx(kind, payload, meta)
+        out.write_bytes(output)
+        typer.echo(str(out))
+    except YiyinError as exc:
+        fail(exc)
+
+
+@app.command()
+def templates() -> None:
+    """List the document types and their fields."""
+    from yiyin.templates.catalog import DOCUMENT_TYPES
+
+    for t in DOCUMENT_TYPES.values():
+        typer.echo(f"{t.id}  {t.title}")
+        for name, info in t.schema.model_fields.items():
+            typer.echo(f"    {name:24s} {info.title or ''}{'' if info.is_required() else '（可选）'}")
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="the PDF to check")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Is FILE a genuine, unaltered document of this bureau, in the registry and in force?
+
+    Exit 0: genuine and in force. 1: not genuine or not in force. 2: the file cannot be read.
+    """
+    from yiyin.errors import UnreadableDocument
+    from yiyin.service.verify import verify_pdf
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        fail(UnreadableDocument(f"{file}: {exc.strerror}"))
+    try:
+        report = verify_pdf(open_app(), data)
+    except UnreadableDocument as exc:
+        if as_json:
+            typer.echo(json.dumps({"valid": False, "readable": False, "error": exc.message}, ensure_ascii=False, indent=2))
+            raise typer.Exit(exc.exit_code)
+        fail(exc)
+    except YiyinError as exc:
+        fail(exc)
+    if as_json:
+        typer.echo(json.dumps({**report.to_json(), "readable": True}, ensure_ascii=False, indent=2))
+    else:
+        from yiyin.service.report_text import render as render_report
+
+        typer.echo(render_report(report, str(file)))
+    raise typer.Exit(0 if report.valid else 1)
+
+
+import yiyin.service.cli_web  # noqa: E402,F401  registers `yiyin serve`
+import yiyin.service.cli_staff  # noqa: E402,F401  registers `yiyin user`, `audit`, `catalog`
+import yiyin.service.cli_batch  # noqa: E402,F401  registers `yiyin batch`, `worker`
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

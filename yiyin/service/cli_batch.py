@@ -1,0 +1,165 @@
+"""`yiyin batch …` and `yiyin worker`: batch issuance jobs and the processes that work on them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from yiyin.service.cli import app
+from yiyin.service.cli_common import open_app, reported_errors
+from yiyin.service.cli_staff import cli_actor
+
+batch_app = typer.Typer(help="批量签发 batch issuance: re-issue after a change of rules, progress, resume.", no_args_is_help=True)
+app.add_typer(batch_app, name="batch")
+
+
+def _show(p) -> None:  # type: ignore[no-untyped-def]
+    typer.echo(f"batch {p.job_id}  {p.status}  {p.done}/{p.total} issued, {p.failed} failed, {p.pending} pending"
+               f"{f' ({p.claimed} in progress)' if p.claimed else ''}  — {p.title}")
+    for position, error in p.errors:
+        typer.echo(f"    task {position}: {error}")
+
+
+def _follow(application, job_id: int, detach: bool, threads: int) -> None:  # type: ignore[no-untyped-def]
+    from yiyin.service import batch
+
+    batch.enqueue(application, job_id, fanout=max(threads, 1) * 2)
+    if detach:
+        typer.echo(f"batch {job_id} queued; workers (`yiyin worker`) will issue it; `yiyin batch status {job_id}` shows progress")
+        return
+    consumer = batch.start_consumer(application, threads)
+    last = [-1]
+
+    def report(p) -> None:  # type: ignore[no-untyped-def]
+        if p.done + p.failed != last[0]:
+            last[0] = p.done + p.failed
+            typer.echo(f"\r  {p.done + p.failed}/{p.total}", nl=False)
+
+    try:
+        p = batch.wait(application, job_id, report=report)
+    finally:
+        consumer.stop(graceful=True)
+    typer.echo("")
+    _show(p)
+    if p.failed:
+        raise typer.Exit(1)
+
+
+@batch_app.command("reissue")
+def reissue(
+    doc_type: Annotated[str, typer.Option("--type", help="licence type, e.g. licence_drug_retail")],
+    set_: Annotated[list[str], typer.Option("--set", help="FIELD=VALUE applied to every licence (repeatable; VALUE may be JSON)")],
+    reason: Annotated[str, typer.Option(help="why (理由)")],
+    basis: Annotated[str, typer.Option(help="legal basis (法律依据)")],
+    act: Annotated[str, typer.Option(help="变更 or 延续")] = "变更",
+    item: Annotated[str, typer.Option(help="only licences of this item")] = "",
+    limit: Annotated[int, typer.Option(help="at most this many (0: all)")] = 0,
+    number: Annotated[list[str], typer.Option("--number", help="only this licence (repeatable)")] = [],  # noqa: B006
+    detach: Annotated[bool, typer.Option(help="only queue it; `yiyin worker` processes issue it")] = False,
+    threads: Annotated[int, typer.Option(help="worker threads in this process when not detached")] = 1,
+) -> None:
+    """Issue the next version of every licence of a type in force, with fields changed."""
+    from yiyin.errors import FieldProblem, InvalidData
+    from yiyin.service import batch
+
+    with reported_errors():
+        changes = {}
+        for pair in set_:
+            key, sep, value = pair.partition("=")
+            if not sep:
+                raise InvalidData([FieldProblem("--set", "format", f"{pair!r} is not FIELD=VALUE")], "batch")
+            try:
+                changes[key.strip()] = json.loads(value)
+            except json.JSONDecodeError:
+                changes[key.strip()] = value
+        application = open_app()
+        job_id = batch.reissue_job(application, cli_actor(), doc_type, changes, reason, basis, act, item, limit or None, number or None)
+        typer.echo(f"batch {job_id}: {batch.progress(application, job_id).total} licence(s) to re-issue")
+        _follow(application, job_id, detach, threads)
+
+
+@batch_app.command("issue")
+def issue(
+    file: Annotated[Path, typer.Argument(help="JSON Lines: one {\"type\", \"item\", \"case\", \"data\"} per document")],
+    detach: Annotated[bool, typer.Option(help="only queue it")] = False,
+    threads: Annotated[int, typer.Option(help="worker threads in this process when not detached")] = 1,
+) -> None:
+    """Issue many documents from a file, as one job."""
+    from yiyin.errors import FieldProblem, InvalidData
+    from yiyin.service import batch
+
+    with reported_errors():
+        tasks, problems = [], []
+        for n, line in enumerate(file.read_text("utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                tasks.append(batch.NewTask(row["type"], row["item"], row["case"], row["data"], row.get("predecessor", "")))
+            except (ValueError, KeyError, TypeError) as exc:
+                problems.append(FieldProblem(f"line {n}", "row", f"needs type, item, case and data: {exc}"))
+        if problems:
+            raise InvalidData(problems, str(file))
+        application = open_app()
+        job_id = batch.create_job(application, cli_actor(), "issue", f"{file.name}：{len(tasks)} 份", tasks)
+        typer.echo(f"batch {job_id}: {len(tasks)} document(s) to issue")
+        _follow(application, job_id, detach, threads)
+
+
+@batch_app.command("status")
+def status(job_id: Annotated[int, typer.Argument(help="batch number; omit for the newest ones")] = 0) -> None:
+    """Progress of a batch (or of the newest ones)."""
+    from yiyin.service import batch
+
+    with reported_errors():
+        application = open_app()
+        for j in ([job_id] if job_id else batch.jobs(application)[:10]):
+            _show(batch.progress(application, j))
+
+
+@batch_app.command("resume")
+def resume(
+    job_id: Annotated[int, typer.Argument()],
+    detach: Annotated[bool, typer.Option(help="only queue it again")] = False,
+    threads: Annotated[int, typer.Option(help="worker threads in this process when not detached")] = 1,
+) -> None:
+    """After a crash: release the claims of workers that are gone and carry on."""
+    from yiyin.service import batch
+
+    with reported_errors():
+        application = open_app()
+        p = batch.resume(application, job_id, cli_actor(), fanout=max(threads, 1) * 2)
+        _show(p)
+        if p.pending:
+            _follow(application, job_id, detach, threads)
+
+
+@app.command("worker")
+def worker(workers: Annotated[int, typer.Option(help="worker processes (1: one thread in this process)")] = 1) -> None:
+    """Work on queued batch jobs until stopped (Ctrl-C finishes the current documents first).
+    With YIYIN_QUEUE_URL=redis://… run as many as you like, on several machines."""
+    import logging
+
+    from huey.consumer import Consumer
+
+    from yiyin.service import batch
+
+    with reported_errors():
+        application = open_app()
+        # jobs a crashed worker left behind are taken up again
+        for job_id in batch.unfinished_jobs(application):
+            batch.release_dead_claims(application, job_id)
+            batch.enqueue(application, job_id, fanout=workers * 2)
+        huey = batch.queue(application)
+        if workers <= 1:
+            batch.use_app(application)
+        else:
+            application.close()  # forked worker processes open their own
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    typer.echo(f"yiyin worker: {workers} worker(s) on {batch.queue_url(application)}", err=True)
+    Consumer(huey, workers=workers, worker_type="thread" if workers <= 1 else "process", periodic=False,
+             initial_delay=0.05, max_delay=1.0).run()

@@ -1,0 +1,38 @@
+"""What every command shares: opening the data directory and reporting errors to a clerk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import typer
+
+from yiyin.config import Settings
+from yiyin.errors import YiyinError
+
+
+def fail(exc: YiyinError) -> NoReturn:
+    typer.echo(f"错误 error: {exc.message}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Any YiyinError inside becomes its message on stderr and its exit status."""
+    try:
+        yield
+    except YiyinError as exc:
+        fail(exc)
+
+
+def open_app():  # type: ignore[no-untyped-def]
+    """Open the data directory, saying so when this run created it."""
+    from yiyin.service.app import App
+
+    first_run = not (Settings.from_env().home / "yiyin.db").exists()
+    application = App.open()
+    if first_run:
+        typer.echo(f"data directory {application.settings.home}: created registry and DEVELOPMENT-ONLY PKI "
+                   f"(root CA and seal keys are for testing and have no legal effect)")
+    return application

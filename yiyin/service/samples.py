@@ -1,0 +1,57 @@
+"""Reading the sample catalogue and applications shipped in samples/.
+
+Dates in sample documents may be written relative to the issue date (``@issue_date``,
+``@issue_date+5y-1d``, ``@issue_date-7d``) so that the demo never issues a stale licence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from yiyin.errors import ConfigurationError
+
+_RELATIVE = re.compile(r"^@issue_date(?:(?P<y>[+-]\d+)y)?(?:(?P<d>[+-]\d+)d)?$")
+
+
+def samples_dir() -> Path:
+    env = os.environ.get("YIYIN_SAMPLES")
+    path = Path(env) if env else Path(__file__).resolve().parents[2] / "samples"
+    if not (path / "organs.json").exists():
+        raise ConfigurationError(f"sample data not found in {path}; set YIYIN_SAMPLES to the samples/ folder")
+    return path
+
+
+def load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"{path} is not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+
+
+def resolve_dates(value: Any, issue_date: date) -> Any:
+    if isinstance(value, str):
+        m = _RELATIVE.match(value)
+        if not m:
+            return value
+        d = issue_date
+        if m["y"]:
+            years = int(m["y"])
+            try:
+                d = d.replace(year=d.year + years)
+            except ValueError:
+                d = d.replace(year=d.year + years, day=28)
+        if m["d"]:
+            d += timedelta(days=int(m["d"]))
+        return d.isoformat()
+    if isinstance(value, dict):
+        return {k: resolve_dates(v, issue_date) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_dates(v, issue_date) for v in value]
+    return value

@@ -1,0 +1,126 @@
+"""The seal custodian's acts (印章备案): register, rotate and revoke seals.
+
+Every act is appended to the transparency log, so the history of a seal cannot be rewritten
+quietly; revocation also reaches the CA's CRL, which B-LT sealing embeds and verification reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from cryptography import x509
+from sqlalchemy import select
+
+from yiyin.errors import AuthorityError, FieldProblem, InvalidData, NotFound
+from yiyin.registry import catalog, log
+from yiyin.registry.models import Organ, Seal
+from yiyin.service import audit
+from yiyin.service.app import App
+
+# Diameters in millimetres by the organ's level (国务院关于国家行政机关和企业事业单位社会团体印章的规定).
+STANDARD_DIAMETER_MM = {"province": 45, "city": 45, "county": 42, "township": 42}
+
+
+@dataclass(frozen=True)
+class SealView:
+    id: int
+    organ: str
+    purpose: str
+    status: str          # 在用 in use | 已停用 retired | 已吊销 revoked | 已过期 expired
+    valid_from: datetime
+    valid_until: datetime
+    revoked_at: datetime | None
+    fingerprint: str
+    serial: int
+    key_location: str
+
+
+def _status(seal: Seal, cert: x509.Certificate, now: datetime) -> str:
+    if seal.revoked_at is not None:
+        return "已吊销 revoked"
+    if catalog.aware(seal.valid_until) < now:
+        return "已过期 expired" if cert.not_valid_after_utc < now else "已停用 retired"
+    return "在用 in use"
+
+
+def _view(seal: Seal, organ_name: str, now: datetime) -> SealView:
+    cert = x509.load_pem_x509_certificate(seal.cert_pem.encode())
+    return SealView(seal.id, organ_name, seal.purpose, _status(seal, cert, now), catalog.aware(seal.valid_from),
+                    catalog.aware(seal.valid_until), catalog.aware(seal.revoked_at) if seal.revoked_at else None,
+                    seal.cert_fingerprint, cert.serial_number, seal.key_location)
+
+
+def list_seals(app: App) -> list[SealView]:
+    now = app.now()
+    with app.db.session() as s:
+        rows = s.execute(select(Seal, Organ.name).join(Organ, Seal.organ_id == Organ.id).order_by(Seal.id)).all()
+        return [_view(seal, name, now) for seal, name in rows]
+
+
+def _log(session, act: str, seal: Seal, actor: str, reason: str = "") -> None:  # type: ignore[no-untyped-def]
+    audit.record(session, actor, f"seal.{act}", f"seal {seal.id}", {"organ": seal.organ_id, "purpose": seal.purpose, "reason": reason})
+    log.append(session, "seal", {"act": act, "seal_id": seal.id, "organ": seal.organ_id, "purpose": seal.purpose,
+                                 "certificate_sha256": seal.cert_fingerprint, "actor": actor, "reason": reason,
+                                 "at": datetime.now(timezone.utc).isoformat()})
+
+
+def add_seal(app: App, organ_id: str, purpose: str, actor: str, diameter_mm: int | None = None,
+             pkcs11: str = "") -> SealView:
+    """Register a new seal: key created now (in the HSM named by ``pkcs11``, else a development
+    PKCS#12 file), certified by the CA; the act is logged."""
+    problems = []
+    if not purpose.strip():
+        problems.append(FieldProblem("purpose", "required", "the seal's purpose (e.g. 行政审批专用章) is required"))
+    if diameter_mm is not None and not 20 <= diameter_mm <= 60:
+        problems.append(FieldProblem("diameter_mm", "range", f"{diameter_mm} mm is outside 20-60 mm"))
+    if problems:
+        raise InvalidData(problems, "seal")
+    with app.db.transaction() as s:
+        organ = catalog.get_organ(s, organ_id)
+        diameter = diameter_mm or STANDARD_DIAMETER_MM["county"]
+        seal = (app.create_hsm_seal(s, organ, purpose.strip(), diameter, pkcs11) if pkcs11
+                else app.create_dev_seal(s, organ, purpose.strip(), diameter))
+        _log(s, "add", seal, actor)
+        return _view(seal, organ.name, app.now())
+
+
+def rotate_seal(app: App, seal_id: int, actor: str, reason: str) -> SealView:
+    """Replace a seal's key: a new seal takes over now; the old one stops sealing but stays
+    valid for everything it sealed (its certificate is not revoked)."""
+    now = app.now()
+    with app.db.transaction() as s:
+        old = _get(s, seal_id)
+        if old.revoked_at is not None:
+            raise AuthorityError(f"seal {seal_id} is revoked; register a new one with `yiyin seal add`")
+        organ = catalog.get_organ(s, old.organ_id)
+        new = app.create_dev_seal(s, organ, old.purpose, old.diameter_mm)
+        old.valid_until = now
+        s.add(old)
+        _log(s, "retire", old, actor, reason)
+        _log(s, "add", new, actor, f"rotation of seal {seal_id}: {reason}")
+        return _view(new, organ.name, now)
+
+
+def revoke_seal(app: App, seal_id: int, actor: str, reason: str) -> SealView:
+    """Revoke a seal (key lost or compromised): it can never seal again and its certificate goes
+    on the CRL from this moment; documents proven sealed before stay valid."""
+    if not reason.strip():
+        raise InvalidData([FieldProblem("reason", "required", "say why the seal is revoked")], "seal")
+    now = app.now()
+    with app.db.transaction() as s:
+        seal = _get(s, seal_id)
+        if seal.revoked_at is not None:
+            raise AuthorityError(f"seal {seal_id} was already revoked at {catalog.aware(seal.revoked_at).isoformat()}")
+        seal.revoked_at = now
+        s.add(seal)
+        _log(s, "revoke", seal, actor, reason)
+        organ = catalog.get_organ(s, seal.organ_id)
+        return _view(seal, organ.name, now)
+
+
+def _get(session, seal_id: int) -> Seal:  # type: ignore[no-untyped-def]
+    seal = session.get(Seal, seal_id)
+    if seal is None:
+        raise NotFound(f"seal {seal_id} is not registered; `yiyin seal list` shows the registered seals")
+    return seal
