@@ -1,0 +1,321 @@
+"""Public JSON lookup over HTTP with one million licences, next to nginx serving a static file of
+the same size on the same machine (the ceiling for one HTTP request on loopback).
+
+    .venv/bin/python bench/bench_lookup.py [--rows 1000000] [--home DIR] [--duration 10]
+                                           [--connections 1,8,32] [--workers 1,2]
+
+1. A data directory is bootstrapped and one real licence is issued through the pipeline; its rows
+   (numbers, documents, status_events, licence_records, status_list_entries) are then cloned in bulk straight into the
+   SQLite file, up to ``--rows`` licences, each with its own number, hashes, GB/T 36904
+   identifier and verification code. With ``--home`` an existing benchmark directory is reused.
+2. ``yiyin serve`` runs on 127.0.0.1 (YIYIN_RATE_LIMIT=0/1: rate limiting off) with 1 and 2
+   uvicorn workers; wrk (Debian's) asks GET /api/v1/verify?n=…&c=… for licences drawn at random
+   from the whole million, for ``--duration`` seconds per run, at each connection count.
+3. nginx (Debian's, started from a private config that listens on 127.0.0.1 only, stopped after)
+   serves a file of the lookup's response size, under the same wrk runs.
+
+Both servers and wrk share this machine's cores. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def code_for(i: int) -> str:
+    n = int.from_bytes(hashlib.sha256(b"bench-code-%d" % i).digest()[:10], "big")
+    chars = "".join(ALPHABET[(n >> (5 * k)) & 31] for k in reversed(range(16)))
+    return "-".join(chars[j:j + 4] for j in range(0, 16, 4))
+
+
+def number_for(i: int) -> str:
+    return f"辽EA0321{i:07d}"
+
+
+def build(home: Path, rows: int) -> dict:
+    """Bootstrap, issue one real licence, clone it to ``rows`` licences. Returns facts."""
+    env = {**os.environ, "YIYIN_HOME": str(home)}
+    t0 = time.perf_counter()
+    exe = shutil.which("yiyin", path=str(Path(sys.executable).parent)) or "yiyin"
+    subprocess.run([exe, "demo", "--out", str(home / "demo-out")], env=env, check=True, capture_output=True, timeout=600)
+    db = sqlite3.connect(home / "yiyin.db", isolation_level=None)
+    db.row_factory = sqlite3.Row
+    doc = db.execute("SELECT * FROM documents WHERE doc_type = 'licence_drug_retail'").fetchone()
+    num = db.execute("SELECT * FROM numbers WHERE number = ?", (doc["number"],)).fetchone()
+    ev = db.execute("SELECT * FROM status_events WHERE document_id = ?", (doc["id"],)).fetchone()
+    rec = db.execute("SELECT * FROM licence_records WHERE document_id = ?", (doc["id"],)).fetchone()
+    prefix = rec["identifier"].rsplit(".", 4)[0]  # 1.2.156.3005.2.<type>.<organ>
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("BEGIN")
+    chunk = 50_000
+    for start in range(2, rows + 1, chunk):  # number 1 is the real one
+        ids = range(start, min(rows + 1, start + chunk))
+        db.executemany("INSERT INTO numbers VALUES (?,?,?,?,?,?)",
+                       [(number_for(i), num["organ_id"], num["doc_type"], num["period"], i, num["allocated_at"]) for i in ids])
+        docs = []
+        for i in ids:
+            h = hashlib.sha256(b"bench-doc-%d" % i).hexdigest()
+            digest = hashlib.sha256(code_for(i).encode()).hexdigest()
+            docs.append((f"{i:032x}", number_for(i), doc["doc_type"], doc["title"], doc["organ_id"], doc["item_code"],
+                         doc["case_ref"], doc["holder"], doc["issue_date"], doc["valid_from"], doc["valid_until"], h,
+                         doc["size"], doc["seal_id"], digest, h, doc["public_data"], doc["issued_at"]))
+        db.executemany("INSERT INTO documents (id, number, doc_type, title, organ_id, item_code, case_ref, holder, issue_date,"
+                       " valid_from, valid_until, sha256, size, seal_id, code_digest, storage_key, public_data, issued_at)"
+                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", docs)
+        db.executemany("INSERT INTO status_events (document_id, status, reason, basis, actor, at) VALUES (?,?,?,?,?,?)",
+                       [(f"{i:032x}", ev["status"], ev["reason"], ev["basis"], ev["actor"], ev["at"]) for i in ids])
+        db.executemany("INSERT INTO licence_records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       [(f"{i:032x}", f"{prefix}.{i:08d}.001.X", rec["licence_name"], number_for(i), rec["type_code"],
+                         rec["organ_code"], rec["organ_name"], 1_000_000 + i, 1, rec["issue_date"], rec["valid_from"],
+                         rec["valid_until"], rec["holder"], rec["holder_code"], rec["holder_code_type"], rec["item_code"],
+                         rec["item_name"], None, "", rec["recorded_at"]) for i in ids])
+        # a place in the status lists: half of each 131,072-bit list, as the registry fills them
+        db.executemany("INSERT INTO status_list_entries (document_id, list_id, idx) VALUES (?,?,?)",
+                       [(f"{i:032x}", 1000 + i // 65536, 2 * (i % 65536)) for i in ids])
+    db.execute("COMMIT")
+    db.execute("ANALYZE")
+    count = db.execute("SELECT count(*) FROM documents WHERE doc_type = 'licence_drug_retail'").fetchone()[0]
+    db.close()
+    facts = {"rows": count, "build_seconds": round(time.perf_counter() - t0, 1)}
+    (home / "bench.json").write_text(json.dumps(facts, ensure_ascii=False))
+    return facts
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, proc: subprocess.Popen | None = None) -> None:
+    import urllib.request
+
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc is not None and proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+def wrk_script(path: Path, rows: int, count: int = 4000) -> None:
+    rng = random.Random(7)
+    picks = [rng.randint(2, rows) for _ in range(count)]
+    paths = [f"/api/v1/verify?n={quote(number_for(i))}&c={code_for(i)}" for i in picks]
+    path.write_text("paths = {\n" + ",\n".join(f'  "{p}"' for p in paths) + "\n}\n"
+                    "local i = 0\n"
+                    "request = function()\n"
+                    "  i = i + 1\n"
+                    "  return wrk.format(\"GET\", paths[(i % #paths) + 1])\n"
+                    "end\n"
+                    "done = function(summary, latency, requests)\n"
+                    "  io.write(string.format(\"STATS %d %d %d %d %.3f %.3f %.3f\\n\", summary.requests,"
+                    " summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write"
+                    " + summary.errors.timeout, summary.duration,"
+                    " latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))\n"
+                    "end\n")
+
+
+def run_wrk(url: str, connections: int, duration: int, script: Path | None) -> dict:
+    threads = 1 if connections < 4 else 2
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s"]
+    if script is not None:
+        cmd += ["-s", str(script)]
+    else:
+        cmd += ["-s", str(script_stats_only())]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=duration + 60).stdout
+    m = re.search(r"STATS (\d+) (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+)", out)
+    if not m:
+        raise SystemExit(f"wrk said:\n{out}")
+    requests, status_errors, socket_errors, micros = (int(m[i]) for i in range(1, 5))
+    return {"rps": requests / (micros / 1e6), "p50": float(m[5]), "p99": float(m[6]), "max": float(m[7]),
+            "requests": requests, "non2xx": status_errors, "socket_errors": socket_errors}
+
+
+_STATS_ONLY: Path | None = None
+
+
+def script_stats_only() -> Path:
+    global _STATS_ONLY
+    if _STATS_ONLY is None:
+        fd, name = tempfile.mkstemp(suffix=".lua")
+        os.write(fd, b'done = function(summary, latency, requests)\n'
+                     b'  io.write(string.format("STATS %d %d %d %d %.3f %.3f %.3f\\n", summary.requests, summary.errors.status,'
+                     b' summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,'
+                     b' summary.duration, latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))\n'
+                     b'end\n')
+        os.close(fd)
+        _STATS_ONLY = Path(name)
+    return _STATS_ONLY
+
+
+def start_yiyin(home: Path, workers: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "YIYIN_HOME": str(home), "YIYIN_RATE_LIMIT": "0/1"}
+    exe = shutil.which("yiyin", path=str(Path(sys.executable).parent)) or "yiyin"
+    # no access log, as nginx below
+    proc = subprocess.Popen([exe, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                             "--no-access-log"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    wait_for(f"{base}/healthz", proc)
+    return proc, base
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def start_nginx(root: Path, body: bytes) -> tuple[Path, str]:
+    port = free_port()
+    root.chmod(0o755)  # nginx's workers run as nobody
+    (root / "html").mkdir(parents=True, exist_ok=True)
+    (root / "html" / "lookup.json").write_bytes(body)
+    (root / "logs").mkdir(exist_ok=True)
+    conf = root / "nginx.conf"
+    conf.write_text(f"""
+worker_processes auto;
+pid {root}/nginx.pid;
+error_log {root}/logs/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    default_type application/json;
+    sendfile on;
+    keepalive_requests 1000000;
+    client_body_temp_path {root}/tmp-body;
+    proxy_temp_path {root}/tmp-proxy;
+    fastcgi_temp_path {root}/tmp-fastcgi;
+    uwsgi_temp_path {root}/tmp-uwsgi;
+    scgi_temp_path {root}/tmp-scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root}/html;
+    }}
+}}
+""")
+    subprocess.run(["nginx", "-c", str(conf), "-p", str(root)], check=True, capture_output=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base}/lookup.json")
+    except BaseException:
+        stop_nginx(conf, root)
+        raise
+    return conf, base
+
+
+def stop_nginx(conf: Path, root: Path) -> None:
+    subprocess.run(["nginx", "-c", str(conf), "-p", str(root), "-s", "quit"], capture_output=True)
+    for _ in range(100):
+        if not (root / "nginx.pid").exists():
+            return
+        time.sleep(0.1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--home", type=Path, help="reuse (or create, and keep) this benchmark data directory; "
+                                              "without it a temporary one is built and removed")
+    ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    ap.add_argument("--connections", default="1,8,32")
+    ap.add_argument("--workers", default="1,2")
+    args = ap.parse_args()
+    for tool in ("wrk", "nginx"):
+        if not shutil.which(tool):
+            raise SystemExit(f"needs Debian's {tool}: apt-get install {tool}")
+
+    home = args.home or Path(tempfile.mkdtemp(prefix="yiyin-bench-lookup-"))
+    facts_file = home / "bench.json"
+    if facts_file.exists() and json.loads(facts_file.read_text())["rows"] >= args.rows:
+        facts = json.loads(facts_file.read_text())
+        print(f"reusing {home}: {facts['rows']:,} licences")
+    else:
+        print(f"building {args.rows:,} licences in {home} …", flush=True)
+        facts = build(home, args.rows)
+        print(f"built in {facts['build_seconds']} s", flush=True)
+    rows = facts["rows"]
+    db_size = (home / "yiyin.db").stat().st_size
+    # Read the database once, so that both servers answer from the OS page cache (as nginx's file is)
+    # rather than from disk: the comparison is of the two servers, not of the disk.
+    with open(home / "yiyin.db", "rb") as f:
+        while f.read(1 << 24):
+            pass
+    script = home / "lookup.lua"
+    wrk_script(script, rows)
+    conns = [int(x) for x in args.connections.split(",")]
+    results: list[tuple[str, int, dict]] = []
+
+    body = b""
+    for workers in (int(w) for w in args.workers.split(",")):
+        proc, base = start_yiyin(home, workers)
+        try:
+            import urllib.request
+
+            sample = 2 + rows // 2
+            with urllib.request.urlopen(f"{base}/api/v1/verify?n={quote(number_for(sample))}&c={code_for(sample)}") as r:
+                body = r.read()
+                assert json.loads(body)["result"] == "found"
+            run_wrk(base + "/", 8, 3, script)  # warm up
+            for c in conns:
+                r = run_wrk(base + "/", c, args.duration, script)
+                results.append((f"yiyin serve, {workers} worker{'s' if workers > 1 else ''}", c, r))
+                print(f"yiyin w={workers} c={c}: {r}", flush=True)
+        finally:
+            stop(proc)
+
+    nroot = Path(tempfile.mkdtemp(prefix="yiyin-bench-nginx-"))
+    conf, nbase = start_nginx(nroot, body)
+    try:
+        run_wrk(f"{nbase}/lookup.json", 8, 3, None)
+        for c in conns:
+            r = run_wrk(f"{nbase}/lookup.json", c, args.duration, None)
+            results.append(("nginx, static file of the same size", c, r))
+            print(f"nginx c={c}: {r}", flush=True)
+    finally:
+        stop_nginx(conf, nroot)
+        shutil.rmtree(nroot, ignore_errors=True)
+    if args.home is None:  # a 3 GiB registry nobody asked to keep
+        shutil.rmtree(home, ignore_errors=True)
+
+    nginx = {c: r for name, c, r in results if name.startswith("nginx")}
+    print(f"\nlicences: {rows:,}; database {db_size / 2**20:,.0f} MiB; response {len(body):,} bytes; "
+          f"CPU: {os.cpu_count()} cores shared by server and wrk\n")
+    print("| server | connections | requests/s | p50 ms | p99 ms | max ms | share of nginx | errors |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, c, r in results:
+        share = r["rps"] / nginx[c]["rps"] if c in nginx else 0
+        print(f"| {name} | {c} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['max']:.1f} | "
+              f"{share:.0%} | {r['non2xx'] + r['socket_errors']} |")
+
+
+if __name__ == "__main__":
+    main()
