@@ -38,7 +38,7 @@ class DemoRun:
 
 @pytest.fixture(scope="session")
 def demo(app: App, tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    decision, licence, agreement = run_demo(app, tmp_path_factory.mktemp("demo-out"))
+    decision, licence, agreement = run_demo(app, tmp_path_factory.mktemp("demo-out")).documents
     return DemoRun(decision=decision, licence=licence, agreement=agreement)
 
 

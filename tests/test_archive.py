@@ -38,11 +38,21 @@ CASE = "台审批受〔2026〕0815号"
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 
 
+def _issue_under_reference(app: App) -> None:
+    """The sample decision and licence issued straight through the pipeline under the case
+    reference CASE, as documents that no case of the service holds (the registry source)."""
+    spec = load_json(samples_dir() / "applications" / "kaiban_yaodian.json")
+    for entry in spec["documents"]:
+        Issuer(app).issue(IssueRequest(doc_type=entry["type"], data=resolve_dates(entry["data"], app.today()), item_code=entry["item"],
+                                       case_ref=CASE, actor="test", issue_date=app.today()))
+
+
 @pytest.fixture(scope="module")
 def archive_app(tmp_path_factory: pytest.TempPathFactory) -> App:
     home = tmp_path_factory.mktemp("archive-home")
     application = App.open(Settings.from_env({"YIYIN_HOME": str(home)}))
-    run_demo(application, tmp_path_factory.mktemp("archive-demo"))
+    run_demo(application, tmp_path_factory.mktemp("archive-demo"))  # the agreement carries CASE
+    _issue_under_reference(application)
     yield application
     application.close()
 
@@ -102,7 +112,7 @@ def _rebag(root: Path) -> None:
 
 def _swap_for_other_case(app: App) -> Callable[[Path], None]:
     spec = load_json(samples_dir() / "applications" / "kaiban_yaodian.json")["documents"][1]
-    data = resolve_dates(spec["data"], app.now().date()) | {"enterprise_name": "台安县百草堂大药房有限公司"}
+    data = resolve_dates(spec["data"], app.today()) | {"enterprise_name": "台安县百草堂大药房有限公司"}
     other = Issuer(app).issue(IssueRequest(doc_type=spec["type"], data=data, item_code=spec["item"],
                                            case_ref="台审批受〔2026〕0999号", actor="test"))
 
@@ -176,7 +186,7 @@ def _plain_dossier(app: App, demo_dir: Path, tmp_path: Path, originals: tuple[Or
     subprocess.run(["pdftoppm", "-r", "40", "-png", "-singlefile", str(sorted(demo_dir.glob("02-*.pdf"))[0]), str(page)], check=True)
     scan = page.with_suffix(".png").read_bytes()
     material = images_to_pdfa([scan], "营业执照（复印件）", app.fonts)
-    today = app.now().date()
+    today = app.today()
     matter = Matter(case_id="台审批受〔2026〕0900号", matter="开办药店", applicant="台安县康宁大药房有限公司",
                     items=(("210321-XK-0412", "药品零售企业许可"),), received=today, closed=today, organ="台安县行政审批局",
                     archival_code=ArchivalCode("Z109", "ZW", today.year, Retention.years_30, "SPJ", 900),

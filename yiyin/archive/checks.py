@@ -274,9 +274,14 @@ def _filters(reader: PdfReader, limit: int) -> set[str]:
 
 def check_package(path: Path, *, log_verifier: LogVerifier | None = None, expected_anchors: set[str] | None = None,
                   expected_log_key: str | None = None, registry_lookup: Callable[[str], bool] | None = None,
-                  limits: Limits = Limits()) -> CheckReport:
+                  limits: Limits = Limits(), at: datetime | None = None) -> CheckReport:
     """Run every check item on the package folder ``path``. Raises UnreadableDocument only when
-    ``path`` is not a folder; everything else is a finding."""
+    ``path`` is not a folder; everything else is a finding.
+
+    ``at`` checks the package as it will check on that date, offline, with only what it carries:
+    every seal must then be proven by a timestamp (its certificate will have expired), every
+    timestamp is judged at the time it states, and revocation data for every certificate must be
+    in the package (evidence/crls, evidence/ocsp) or in the documents themselves."""
     if not path.is_dir():
         raise UnreadableDocument(f"{path} is not a package folder")
     f = _Findings()
@@ -537,23 +542,34 @@ def check_package(path: Path, *, log_verifier: LogVerifier | None = None, expect
     # -- the sealed volume (1-1, 1-13, 3-7, 4-7) ------------------------------------------------
     anchors = _read_anchors(payload)
     crls = [d for p, d in sorted(payload.items()) if p.startswith("evidence/crls/")]
+    ocsps = [d for p, d in sorted(payload.items()) if p.startswith("evidence/ocsp/")]
     anchor_prints = {a.sha256.hex() for a in anchors}
     if not anchors:
         f.add("1-1", "the package carries no trust anchors (evidence/anchors/)")
     if expected_anchors is not None and not anchor_prints <= expected_anchors:
         f.add("1-1", "the package's trust anchors are not the bureau's: " + ", ".join(sorted(p[:16] for p in anchor_prints - expected_anchors)))
     f.note("1-1", "trust anchors " + ("pinned to the bureau's" if expected_anchors is not None else "taken from the package (compare their fingerprints with the bureau's)"))
+    if at is not None:
+        lapsed = sorted({a.subject.native.get("common_name", "") for a in anchors if a["tbs_certificate"]["validity"]["not_after"].native < at})
+        f.note("1-1", f"as of {at.date()}, offline, with only what the package carries: every seal proven by its timestamp, "
+                      f"every timestamp judged at the time it states, revocation data required"
+                      + (f"; expired by then: {', '.join(lapsed)}" if lapsed else ""))
 
     def validate(rel: str, blob: bytes, sealed: bool = True) -> PdfValidation | None:
         """``sealed``: the file must carry a seal (the volume, registry documents); a material
         converted from paper carries none, but any signature it does carry must be valid."""
         try:
-            v = validate_pdf(blob, anchors, crls)
+            v = validate_pdf(blob, anchors, crls, ocsps=ocsps, at=at)
         except UnreadableDocument as exc:
             f.add("1-1", f"{rel}: {exc.message}")
             return None
         if sealed and not v.seals:
             f.add("1-1", f"{rel}: carries no seal")
+        if at is not None:
+            for s in v.seals:
+                if not s.timestamp_trusted:
+                    f.add("1-1", f"{rel} {s.field_name}: no trusted timestamp proves when the seal was made; "
+                                 f"on {at.date()} its certificate can no longer vouch for it")
         for s in v.signatures:
             for p in s.problems:
                 f.add("1-1", f"{rel} {s.field_name}: {p}")
@@ -592,7 +608,9 @@ def check_package(path: Path, *, log_verifier: LogVerifier | None = None, expect
                 problem = _renders(volume, pages)
                 if problem:
                     f.add("3-7", f"data/{VOLUME}: {problem}")
-                if pages != total_pages + 2 and volume_el is not None:
+                # the cover, then the catalogue (卷内文件目录): one page, or more for a long one
+                front = pages - total_pages
+                if volume_el is not None and not 2 <= front <= 1 + max(1, -(-len(docs) // 10)):
                     f.add("2-6", f"data/{VOLUME}: {pages} pages, expected cover, catalogue and {total_pages} numbered pages")
         except Exception as exc:
             f.add("3-7", f"data/{VOLUME} cannot be read: {exc}")
@@ -655,6 +673,25 @@ def check_package(path: Path, *, log_verifier: LogVerifier | None = None, expect
     for doc in docs:
         if doc.find("登记信息") is not None and not any(a.get("件号") == text(doc, "件号") for a in acts):
             f.add("2-5", f"文件 {text(doc, '件号')}: its issuance is not in the process history")
+    seqs_known = {text(d, "件号") for d in docs}
+    for i, act in enumerate(acts, start=1):
+        if act.get("件号") is not None and act.get("件号") not in seqs_known:
+            f.add("2-5", f"行为[{i}] {text(act, '行为名称')}: names 件号 {act.get('件号')}, which the volume does not hold")
+    # the acts a finished case must show (接件, 受理, 审批决定, 签发, 送达, 归档), each by someone, in order
+    wanted = [text(el, ".") for el in (volume_el.findall("应有业务行为") if volume_el is not None else [])]
+    names = [text(a, "行为名称") for a in acts]
+    after = -1  # each wanted step must come after the one before it (earlier acts, e.g. an agreement's issuance, may precede)
+    for step in wanted:
+        if step not in names:
+            f.add("2-5", f"the process history lacks the step {step}")
+            continue
+        later = [i for i, n in enumerate(names) if n == step and i > after]
+        if not later:
+            f.add("2-5", f"the process history has no {step} after {wanted[wanted.index(step) - 1]}: the steps {'、'.join(wanted)} are out of order")
+            continue
+        after = later[0]
+    if wanted:
+        f.note("2-5", f"{len(acts)} recorded acts, each with who and when; {'、'.join(wanted)} present and in order")
 
     # -- usability of content (3-3, 3-4, 3-5, 3-6, 3-8) and active content (4-2) ---------------
     for rec in files:

@@ -169,6 +169,8 @@ class Matter:
     archival_code: ArchivalCode
     required: frozenset[DocumentKind] = field(default_factory=frozenset)
     applicant_code: str = ""              # 统一社会信用代码
+    #: acts the process history must show, in this order (e.g. 接件, 受理, …, 归档); checked by 2-5
+    required_steps: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:

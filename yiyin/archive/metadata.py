@@ -99,6 +99,8 @@ def build(dossier: Dossier, *, created: datetime, environment: str, placements: 
     _text(volume, "页数", sum(p.pages for p in placements))
     for kind in sorted(m.required, key=list(DocumentKind).index):
         _text(volume, "应归档文件", kind.title, 类别=kind.value)
+    for position, step in enumerate(m.required_steps, start=1):
+        _text(volume, "应有业务行为", step, 顺序=str(position))
 
     items = ET.SubElement(volume, "卷内文件")
     for i, entry in enumerate(dossier.entries):

@@ -54,6 +54,12 @@ SEPARATION_RULES: dict[str, str] = {
     "approve-issue": "审批人员不得签发同一办件",
     "intake-issue": "接件人员不得签发同一办件",
 }
+#: what each case step is called on paper and in the archive's process history (业务行为)
+STEP_TITLES: dict[str, str] = {
+    "open": "接件", "material": "收取材料", "correction_notice": "一次性告知补正材料", "intake_complete": "形式审查通过",
+    "accept": "受理", "refuse": "不予受理", "claim": "认领", "inspection_request": "申请现场勘验", "inspection": "现场勘验结论",
+    "draft": "起草文书", "decide": "审批决定", "issue_interrupted": "签发中断", "issue": "签发", "deliver": "送达",
+    "archive": "归档", "paper": "出具文书", "paper_failed": "文书未能出具"}
 DECISIONS = ("准予", "不予")
 #: the decision paper a granted item gets (the licence, if the item produces one, comes beside it)
 GRANT_DECISION = "decision_grant"
@@ -437,6 +443,7 @@ class IssueOutcome:
     issued: list[str] = field(default_factory=list)     # numbers issued by this act
     already: list[str] = field(default_factory=list)    # numbers issued by an earlier, interrupted act
     failed: str = ""
+    papers: list[Any] = field(default_factory=list)     # what the pipeline handed back for each (verification codes)
 
 
 def issue(app: App, who: Principal, case_id: int) -> IssueOutcome:
@@ -484,6 +491,7 @@ def issue(app: App, who: Principal, case_id: int) -> IssueOutcome:
             raise WorkflowError(f"签发中断：{exc.message}。已签发的 {len(outcome.already) + len(outcome.issued)} 份文书有效；"
                                 f"排除故障后再次签发将只签发其余文书") from exc
         outcome.issued.append(issued.number)
+        outcome.papers.append(issued)
     with _act(app, who, "issue", ref) as s:
         case = _case(s, case_id)
         _status(case, "待发证")

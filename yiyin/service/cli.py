@@ -47,23 +47,31 @@ def _read_json(path: Path, what: str) -> Any:
 
 @app.command()
 def demo(out: Annotated[Path, typer.Option(help="folder for the sealed PDFs")] = Path("demo-out")) -> None:
-    """Issue the sample 开办药店 decision and licence into OUT, then verify them."""
+    """Carry the sample 开办药店 matter from intake to delivery, write its decision, licence and
+    agreement into OUT, verify them, and print how to archive the case."""
+    import shlex
+
     from yiyin.service.demo import run_demo
-    from yiyin.service.samples import load_json, samples_dir
     from yiyin.service.verify import verify_pdf
 
     try:
         application = open_app()
-        results = run_demo(application, out)
-        for r in results:
+        result = run_demo(application, out)
+        for r in result.documents:
             report = verify_pdf(application, r.path.read_bytes())
             typer.echo(f"{r.issued.title}\n  编号 number:            {r.issued.number}\n"
                        f"  验证码 verification code: {r.issued.verification_code}\n"
                        f"  文件 file:              {r.path}\n"
                        f"  查验 verify:            {'genuine and in force' if report.valid else 'NOT VALID'}  ({r.issued.verify_url})")
-        typer.echo(f"\nCheck any of them yourself:  {_self_command()} verify {results[0].path}")
-        case = load_json(samples_dir() / "applications" / "kaiban_yaodian.json")["case_ref"]
-        typer.echo(f"Archive the matter (case {case}):  {_self_command()} archive build '{case}' --out archive-out")
+        me = _self_command()
+        typer.echo(f"\nCheck any of them yourself:  {me} verify {result.documents[0].path}")
+        typer.echo(f"\n办件 case {result.case_ref} (case id {result.case_id}): 开办药店, intake to delivery, "
+                   f"{len(result.papers)} sealed papers:")
+        for title, number in result.papers:
+            typer.echo(f"  {title}  {number}")
+        typer.echo("Archive the case (one set of archives), then check the package:\n"
+                   f"  {me} archive build {shlex.quote(result.case_ref)} --out {shlex.quote(str(result.archive_out))}\n"
+                   f"  {me} archive check {shlex.quote(str(result.archive_out))}")
     except YiyinError as exc:
         fail(exc)
 

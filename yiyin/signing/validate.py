@@ -18,6 +18,7 @@ from typing import Any
 
 from asn1crypto import cms, core, tsp
 from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -146,11 +147,18 @@ def _collect(reader: PdfFileReader) -> tuple[list[tuple[SignatureReport, Embedde
     return embedded, damaged
 
 
-def validate_pdf(data: bytes, trust_roots: list[asn1_x509.Certificate], crls: list[bytes] | None = None) -> PdfValidation:
+def validate_pdf(data: bytes, trust_roots: list[asn1_x509.Certificate], crls: list[bytes] | None = None, *,
+                 ocsps: list[bytes] | None = None, at: datetime | None = None) -> PdfValidation:
     """Validate every signature in ``data`` against ``trust_roots`` only; no network access.
 
-    ``crls`` are current revocation lists of the trust anchors' CAs; revocation data embedded in
-    the document (B-LT) are used as well.
+    ``crls`` (and ``ocsps``) are revocation data of the trust anchors' CAs; revocation data embedded
+    in the document (B-LT) are used as well.
+
+    ``at`` judges the document as a verifier will on that date, long after every certificate has
+    expired, with nothing but what it is given: each timestamp is judged at the time it states
+    (its authority's certificate valid and not revoked then), each seal at the time its timestamp
+    proves, and a seal that no timestamp proves at ``at`` itself. Revocation data are then required
+    for every certificate, not merely used when present.
     """
     if data.lstrip()[:5] != b"%PDF-":
         raise UnreadableDocument("the file is not a PDF (no %PDF- header)")
@@ -161,25 +169,34 @@ def validate_pdf(data: bytes, trust_roots: list[asn1_x509.Certificate], crls: li
     except (PdfReadError, ValueError, KeyError, IndexError, TypeError) as exc:
         raise UnreadableDocument(f"the PDF cannot be read: {exc}") from exc
     crl_objs = [asn1_crl.CertificateList.load(c) for c in (crls or [])]
+    ocsp_objs = [asn1_ocsp.OCSPResponse.load(o) for o in (ocsps or [])]
 
     def context(moment: datetime | None) -> ValidationContext:
         # A seal is judged at the time its timestamp proves, with revocation data issued later
         # (retroactive_revinfo): a CRL from today still says whether the certificate had been
         # revoked by then, which is what matters for a licence verified years after sealing.
-        return ValidationContext(trust_roots=trust_roots, allow_fetching=False, revocation_mode="soft-fail",
-                                 crls=crl_objs, moment=moment, retroactive_revinfo=True)
+        return ValidationContext(trust_roots=trust_roots, allow_fetching=False,
+                                 revocation_mode="hard-fail" if at is not None else "soft-fail",
+                                 crls=crl_objs, ocsps=ocsp_objs, moment=moment, retroactive_revinfo=True)
 
     seal_revisions = [sig.signed_revision for _, sig in embedded if sig.sig_object_type == "/Sig"]
     for report, sig in embedded:
         try:
-            _validate_one(report, sig, data, revisions, seal_revisions, context, trust_roots)
+            _validate_one(report, sig, data, revisions, seal_revisions, context, trust_roots, at)
         except Exception as exc:  # a malformed structure inside a seal is a broken seal, not a crash
             report.problems.append(f"the signature cannot be processed: {type(exc).__name__}: {exc}")
     return PdfValidation(size=len(data), signatures=[r for r, _ in embedded] + damaged)
 
 
+def _token_time(sig: EmbeddedPdfSignature) -> datetime | None:
+    """genTime a document timestamp states, before it is validated."""
+    info = sig.signed_data["encap_content_info"]["content"].parsed
+    return info["gen_time"].native if isinstance(info, tsp.TSTInfo) else None
+
+
 def _validate_one(report: SignatureReport, sig: EmbeddedPdfSignature, data: bytes, revisions: int,
-                  seal_revisions: list[int], context, trust_roots: list[asn1_x509.Certificate]) -> None:  # type: ignore[no-untyped-def]
+                  seal_revisions: list[int], context, trust_roots: list[asn1_x509.Certificate],  # type: ignore[no-untyped-def]
+                  at: datetime | None = None) -> None:
     cert = sig.signer_cert
     report.signer_subject, report.signer_organization, report.signer_common_name = _names(cert)
     report.signer_fingerprint = cert_fingerprint(cert.dump())
@@ -190,7 +207,10 @@ def _validate_one(report: SignatureReport, sig: EmbeddedPdfSignature, data: byte
 
     if sig.sig_object_type == "/DocTimeStamp":
         report.kind = "document_timestamp"
-        status = validate_pdf_timestamp(sig, context(None))
+        stated = _token_time(sig) if at is not None else None
+        status = validate_pdf_timestamp(sig, context(stated))
+        if stated is not None and stated > at:
+            report.problems.append(f"the document timestamp states {stated.isoformat()}, after {at.date()}")
         report.timestamp_time = status.timestamp
         report.timestamp_trusted = report.trusted = status.trusted
         report.intact, report.valid = status.intact, status.valid
@@ -200,7 +220,8 @@ def _validate_one(report: SignatureReport, sig: EmbeddedPdfSignature, data: byte
     else:
         report.claimed_time = sig.self_reported_timestamp
         proposed = _proposed_time(sig)
-        status = validate_pdf_signature(sig, context(proposed), ts_validation_context=context(None))
+        signer_moment = proposed if proposed is not None or at is None else at
+        status = validate_pdf_signature(sig, context(signer_moment), ts_validation_context=context(proposed if at is not None else None))
         ts = status.timestamp_validity
         if ts is not None:
             report.timestamp_time = ts.timestamp
@@ -218,8 +239,11 @@ def _validate_one(report: SignatureReport, sig: EmbeddedPdfSignature, data: byte
         if status.revoked:
             report.problems.append("the seal's certificate was revoked before the time this seal is proven to have been made")
         else:
+            why = getattr(status.trust_problem_indic, "name", "")
             _check(report, status.trusted, "the seal's certificate does not chain to a trusted root of this bureau, "
-                                           "or was not valid when the seal was made")
+                                           "or was not valid when the seal was made"
+                                           + (": no revocation data for its certificate" if why == "TRY_LATER"
+                                              else f" ({why})" if why and at is not None else ""))
         lock = sig.sig_field.get("/Lock")
         report.locked = bool(lock is not None and int(lock.get_object().get("/P", 0)) == 1)
         _check(report, status.docmdp_ok is not False, "a change after sealing breaks the document's modification permissions")

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from yiyin.registry.models import Base
-import yiyin.registry.batches, yiyin.registry.cases, yiyin.registry.staff  # noqa: E401,F401  their tables too
+import yiyin.registry.archives, yiyin.registry.batches, yiyin.registry.cases, yiyin.registry.staff  # noqa: E401,F401  their tables too
 
 config = context.config
 target_metadata = Base.metadata

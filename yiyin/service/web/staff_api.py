@@ -7,6 +7,8 @@ import os
 from typing import Annotated, Any, Literal
 
 import anyio
+from urllib.parse import quote
+
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
@@ -268,6 +270,40 @@ def staff_api(app: App) -> APIRouter:
     def add_token(who: Who, username: str, body: TokenIn) -> dict[str, str]:
         role(who, "token.create", "admin")
         return {"token": staff.new_token(app, username, body.label, who.username)}
+
+    # -- archives (档案管理员) ---------------------------------------------------------------
+
+    @router.get("/archives/cases", summary="待归档与已归档的办件（含已生成的档案包）")
+    def archive_cases(who: Who) -> list[dict[str, Any]]:
+        from yiyin.service import archiving
+
+        role(who, "archive.list", "archivist", "auditor")
+        return [c.to_json() for c in archiving.ready_cases(app)]
+
+    @router.post("/archives/cases/{case_id}/build", status_code=201, summary="立卷：生成一套档案（BagIt 包，档案专用章签章的案卷）")
+    def archive_build(who: Who, case_id: int) -> dict[str, Any]:
+        from yiyin.service import archiving
+
+        return archiving.build_for_case(app, who, case_id).to_json()
+
+    @router.get("/archives/packages/{package_id}/check", summary="四性检测（DA/T 70-2018）报告")
+    def archive_check(who: Who, package_id: int) -> dict[str, Any]:
+        from yiyin.service import archiving
+
+        _, report = archiving.check_recorded(app, who, package_id)
+        return report.to_json()
+
+    @router.get("/archives/packages/{package_id}/zip", summary="下载档案包（ZIP）", responses={200: {"content": {"application/zip": {}}}})
+    def archive_zip(who: Who, package_id: int) -> Response:
+        from yiyin.service import archiving
+
+        name, path = archiving.zipped(app, who, package_id)
+        try:
+            data = path.read_bytes()
+        finally:
+            path.unlink(missing_ok=True)
+        return Response(data, media_type="application/zip",
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
     consumer: list[Any] = []
 

@@ -31,10 +31,7 @@ from yiyin.service.web.staff_errors import classify
 COOKIE = "yiyin_staff"
 LOGIN_ATTEMPTS, LOGIN_WINDOW = 10, 300.0
 LOGIN_COOKIE = "yiyin_login"
-STEP_LABELS = {"open": "接件", "material": "收取材料", "correction_notice": "一次性告知补正材料", "intake_complete": "形式审查通过",
-               "accept": "受理", "refuse": "不予受理", "claim": "认领", "inspection_request": "申请现场勘验",
-               "inspection": "现场勘验结论", "draft": "起草文书", "decide": "审批决定", "issue_interrupted": "签发中断",
-               "issue": "签发", "deliver": "送达", "archive": "归档", "paper": "出具文书", "paper_failed": "文书未能出具"}
+STEP_LABELS = cases.STEP_TITLES
 STATUSES = ("收件", "补正", "待受理", "审批中", "待发证", "待送达", "已送达", "已归档", "不予受理")
 
 pages = Jinja2Templates(directory=str(Path(__file__).parent / "templates" / "staff"))
@@ -319,6 +316,51 @@ def staff_pages(app: App) -> APIRouter:
         return render(request, "seals.html", who, seals=seals)
 
     router.add_api_route("/seals", guarded(seal_list), methods=["GET"])
+
+    # -- archives ------------------------------------------------------------------------------
+
+    async def archive_list(request: Request, who: Principal) -> Response:
+        from yiyin.service import archiving
+
+        with audit.attempt(app, who.username, "archive.list"):
+            who.require("archivist", "auditor")
+            rows = await anyio.to_thread.run_sync(archiving.ready_cases, app)
+        return render(request, "archives.html", who, rows=rows, done=request.query_params.get("done", ""))
+
+    router.add_api_route("/archives", guarded(archive_list), methods=["GET"])
+
+    async def archive_build(request: Request, who: Principal) -> Response:
+        from yiyin.service import archiving
+
+        case_id = int(request.path_params["case_id"])
+        await form_of(request, who)
+        row = await anyio.to_thread.run_sync(archiving.build_for_case, app, who, case_id)
+        return RedirectResponse(f"/staff/archives?done={quote(row.archival_code)}", status_code=303)
+
+    router.add_api_route("/archives/cases/{case_id:int}/build", guarded(archive_build), methods=["POST"])
+
+    async def archive_check(request: Request, who: Principal) -> Response:
+        from yiyin.service import archiving
+
+        package_id = int(request.path_params["package_id"])
+        row, report = await anyio.to_thread.run_sync(archiving.check_recorded, app, who, package_id)
+        groups = [(cn, en, [i for i in report.items if i.group == en]) for cn, en in archiving.CHECK_GROUPS]
+        return render(request, "archive_check.html", who, row=row, report=report, groups=groups)
+
+    router.add_api_route("/archives/packages/{package_id:int}/check", guarded(archive_check), methods=["GET"])
+
+    async def archive_zip(request: Request, who: Principal) -> Response:
+        from starlette.background import BackgroundTask
+        from starlette.responses import FileResponse
+
+        from yiyin.service import archiving
+
+        package_id = int(request.path_params["package_id"])
+        name, path = await anyio.to_thread.run_sync(archiving.zipped, app, who, package_id)
+        return FileResponse(path, media_type="application/zip", filename=name,
+                            background=BackgroundTask(path.unlink, missing_ok=True))
+
+    router.add_api_route("/archives/packages/{package_id:int}.zip", guarded(archive_zip), methods=["GET"])
     return router
 
 
