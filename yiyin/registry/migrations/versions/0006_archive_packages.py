@@ -1,13 +1,13 @@
 """archive packages built for cases: case, 档号, path, digest, when, who
 
-Revision ID: 0005_archive_packages
-Revises: 0004_service_cases
+Revision ID: 0006_archive_packages
+Revises: 0005_public_answers
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0005_archive_packages"
-down_revision = "0004_service_cases"
+revision = "0006_archive_packages"
+down_revision = "0005_public_answers"
 branch_labels = None
 depends_on = None
 
