@@ -234,3 +234,42 @@ def test_archive_page_in_headless_chromium(app: App, demo_case: int, server: str
                 shutil.copy(s, Path(keep) / s.name)
     finally:
         browser.close()
+
+
+def _scan(pages: int, kind: str) -> bytes:
+    """A scanned paper as a window receives it: grey pages with a few dark lines."""
+    from PIL import Image, ImageDraw
+
+    frames = []
+    for n in range(pages):
+        page = Image.new("L", (620, 877), 235)
+        draw = ImageDraw.Draw(page)
+        for y in range(80, 800, 40):
+            draw.line((60, y, 560 - 30 * ((y // 40 + n) % 5), y), fill=40, width=3)
+        frames.append(page)
+    out = io.BytesIO()
+    frames[0].save(out, kind, save_all=pages > 1, append_images=frames[1:])
+    return out.getvalue()
+
+
+def test_a_case_refused_at_acceptance_is_filed_with_its_scans(app: App, tmp_path: Path) -> None:
+    """不予受理: the materials (a two-page TIFF and a PNG) and the steps are the whole file."""
+    from yiyin.service import cases
+    from yiyin.service.demo import demo_staff
+
+    who = demo_staff(app)
+    case_id = cases.open_case(app, who["demo.intake"], cases.Application(
+        applicant="台安县仁和堂大药房有限公司", applicant_code="91210321MA10KX3P1U", item_code="210321-XK-0412"))
+    cases.add_material(app, who["demo.intake"], case_id, "药品经营许可证申请表", "申请表.tif", _scan(2, "TIFF"), "image/tiff")
+    cases.add_material(app, who["demo.intake"], case_id, "营业执照", "营业执照.png", _scan(1, "PNG"), "image/png")
+    cases.refuse_acceptance(app, who["demo.drug"], case_id, "经营场所位于住宅楼内，不属于本机关受理范围")
+    out = tmp_path / "refused"
+    built = archiving.build(app, str(case_id), out, archiving.ArchiveOptions(actor="吴静（demo.archivist）"))
+    assert built.documents == 2 and built.pages == 3
+    volume = _xml(out).find("案卷")
+    assert [s.text for s in volume.findall("应有业务行为")] == ["接件", "不予受理", "归档"]
+    assert ("不予受理", "王芳（demo.drug）") in [(a.findtext("行为名称"), a.findtext("机构人员")) for a in volume.findall("业务行为/行为")]
+    assert (out / "data/originals/001-01.tif").read_bytes()[:4] in (b"II*\x00", b"MM\x00*")
+    report = archiving.check(app, out)
+    assert report.ok, report.render()
+

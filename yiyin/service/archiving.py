@@ -34,6 +34,7 @@ from yiyin.errors import ConfigurationError, FieldProblem, InvalidData, NotFound
 from yiyin.registry import catalog, documents
 from yiyin.registry.models import Document, Seal
 from yiyin.service.app import App
+from yiyin.service.staff import Principal
 from yiyin.service.samples import load_json, samples_dir
 from yiyin.service.transparency import InclusionBundle, inclusion_bundles, verifier, verify_bundle
 from yiyin.service.verify import verify_pdf
@@ -231,19 +232,28 @@ def packages(app: App, case_id: int | None = None, limit: int = 200) -> list[Pac
         q = select(ArchivePackage).order_by(ArchivePackage.id.desc()).limit(limit)
         if case_id is not None:
             q = q.where(ArchivePackage.case_id == case_id)
-        return [PackageRow(p.id, p.case_id, p.case_ref, p.archival_code, p.path, p.digest, p.documents, p.pages, p.bytes,
-                           catalog.aware(p.built_at).astimezone(BUREAU_TIME), p.built_by) for p in s.execute(q).scalars()]
+        return [_row(p) for p in s.execute(q).scalars()]
 
 
-def package_path(app: App, package_id: int) -> Path:
-    """Where a recorded package is; it must still be there and still be the one recorded."""
+def _row(p: Any) -> PackageRow:
+    return PackageRow(p.id, p.case_id, p.case_ref, p.archival_code, p.path, p.digest, p.documents, p.pages, p.bytes,
+                      catalog.aware(p.built_at).astimezone(BUREAU_TIME), p.built_by)
+
+
+def package(app: App, package_id: int) -> PackageRow:
     from yiyin.registry.archives import ArchivePackage
 
     with app.db.session() as s:
         p = s.get(ArchivePackage, package_id)
         if p is None:
             raise NotFound(f"没有编号为 {package_id} 的档案包")
-        path, digest = Path(p.path), p.digest
+        return _row(p)
+
+
+def package_path(app: App, package_id: int) -> Path:
+    """Where a recorded package is; it must still be there and still be the one recorded."""
+    row = package(app, package_id)
+    path, digest = Path(row.path), row.digest
     tag = path / "tagmanifest-sha256.txt"
     if not tag.is_file():
         raise NotFound(f"档案包 {package_id} 已不在 {path}")
@@ -319,7 +329,7 @@ def ready_cases(app: App, limit: int = 200) -> list[ReadyCase]:
     return [ReadyCase(*r, packages=built.get(r[0], [])) for r in rows]
 
 
-def build_for_case(app: App, who: Any, case_id: int) -> PackageRow:
+def build_for_case(app: App, who: Principal, case_id: int) -> PackageRow:
     """The archivist files a finished case: the package is written under the data directory's
     archives/ folder and recorded, and a delivered case becomes 已归档."""
     from yiyin.registry.cases import Case
@@ -335,23 +345,27 @@ def build_for_case(app: App, who: Any, case_id: int) -> PackageRow:
         stamp = app.now().astimezone(BUREAU_TIME).strftime("%Y%m%d-%H%M%S")
         out = app.settings.home / "archives" / f"case-{case_id}-{stamp}"
         build(app, str(case_id), out, ArchiveOptions(actor=f"{who.display_name}（{who.username}）"))
+    row = packages(app, case_id, limit=1)[0]
+    with app.db.transaction() as s:
+        audit.record(s, who.username, "archive.build", row.case_ref, {"archival_code": row.archival_code, "digest": row.digest,
+                                                                        "path": row.path})
     if status in ("已送达", "不予受理"):
         cases.archive(app, who, case_id)
-    return packages(app, case_id, limit=1)[0]
+    return row
 
 
-def check_recorded(app: App, who: Any, package_id: int) -> tuple[PackageRow, CheckReport]:
+def check_recorded(app: App, who: Principal, package_id: int) -> tuple[PackageRow, CheckReport]:
     from yiyin.service import audit
 
     with audit.attempt(app, who.username, "archive.check", str(package_id)):
         who.require("archivist", "auditor")
         path = package_path(app, package_id)
-    row = next(p for p in packages(app, limit=100000) if p.id == package_id)
-    return row, check(app, path)
+    return package(app, package_id), check(app, path)
 
 
-def zipped(app: App, who: Any, package_id: int) -> tuple[str, Path]:
+def zipped(app: App, who: Principal, package_id: int) -> tuple[str, Path]:
     """The package as one ZIP file (a temporary file the caller removes), and its download name."""
+    import os
     import tempfile
     import zipfile
 
@@ -360,10 +374,8 @@ def zipped(app: App, who: Any, package_id: int) -> tuple[str, Path]:
     with audit.attempt(app, who.username, "archive.download", str(package_id)):
         who.require("archivist", "auditor")
         path = package_path(app, package_id)
-    row = next(p for p in packages(app, limit=100000) if p.id == package_id)
+    row = package(app, package_id)
     handle, name = tempfile.mkstemp(prefix="yiyin-package-", suffix=".zip")
-    import os
-
     os.close(handle)
     with zipfile.ZipFile(name, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
         for file in sorted(path.rglob("*")):
