@@ -40,13 +40,17 @@ class Demo:
     built: subprocess.CompletedProcess[str]
     checked: subprocess.CompletedProcess[str]
     package: Path
+    started: datetime
+    ended: datetime
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     """`yiyin demo`, then the two commands it prints, pasted into a shell as a newcomer would."""
     home, out = tmp_path_factory.mktemp("case-archive-home"), tmp_path_factory.mktemp("case-demo")
+    started = datetime.now(timezone.utc)
     result = run_cli("demo", "--out", str(out), home=home)
+    ended = datetime.now(timezone.utc)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("Archive the case"))
@@ -54,7 +58,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     env = {**os.environ, "YIYIN_HOME": str(home)}
     built = subprocess.run(build_cmd, shell=True, capture_output=True, text=True, env=env, cwd=out, timeout=600)
     checked = subprocess.run(check_cmd, shell=True, capture_output=True, text=True, env=env, cwd=out, timeout=600)
-    return Demo(home, result.stdout, built, checked, Path(shlex.split(check_cmd)[-1]))
+    return Demo(home, result.stdout, built, checked, Path(shlex.split(check_cmd)[-1]), started, ended)
 
 
 def _xml(package: Path) -> ET.Element:
@@ -93,6 +97,11 @@ def test_the_dossier_holds_every_paper_of_the_matter_in_order(demo: Demo) -> Non
         assert (step, who) in acts, (step, who)
     assert [s.text for s in volume.findall("应有业务行为")] == ["接件", "受理", "审批决定", "签发", "送达", "归档"]
     assert volume.findtext("立卷日期") >= volume.findtext("办结日期") >= volume.findtext("受理日期")
+    # every act of the case happened while the demo ran: the case's times are read back as the
+    # instants they were, whatever zone the database keeps them in
+    times = [datetime.fromisoformat(a.findtext("行为时间")) for a in volume.findall("业务行为/行为")
+             if a.findtext("行为名称") in ("接件", "受理", "审批决定", "送达")]
+    assert times and all(demo.started <= t <= demo.ended for t in times)
     application = App.open(Settings.from_env({"YIYIN_HOME": str(demo.home)}))
     try:
         recorded = archiving.packages(application)
@@ -262,11 +271,15 @@ def test_a_case_refused_at_acceptance_is_filed_with_its_scans(app: App, tmp_path
         applicant="台安县仁和堂大药房有限公司", applicant_code="91210321MA10KX3P1U", item_code="210321-XK-0412"))
     cases.add_material(app, who["demo.intake"], case_id, "药品经营许可证申请表", "申请表.tif", _scan(2, "TIFF"), "image/tiff")
     cases.add_material(app, who["demo.intake"], case_id, "营业执照", "营业执照.png", _scan(1, "PNG"), "image/png")
+    assert cases.check_completeness(app, who["demo.intake"], case_id)   # three still missing: 补正材料通知书
     cases.refuse_acceptance(app, who["demo.drug"], case_id, "经营场所位于住宅楼内，不属于本机关受理范围")
     out = tmp_path / "refused"
     built = archiving.build(app, str(case_id), out, archiving.ArchiveOptions(actor="吴静（demo.archivist）"))
-    assert built.documents == 2 and built.pages == 3
     volume = _xml(out).find("案卷")
+    docs = volume.findall("卷内文件/文件")
+    # the papers received, the notice, and the one agreement the bureau held the item under
+    assert [d.findtext("题名") for d in docs] == ["药品经营许可证申请表", "营业执照", "补正材料通知书", "行政审批事项划转协议"]
+    assert [d.findtext("页数") for d in docs][:2] == ["2", "1"]
     assert [s.text for s in volume.findall("应有业务行为")] == ["接件", "不予受理", "归档"]
     assert ("不予受理", "王芳（demo.drug）") in [(a.findtext("行为名称"), a.findtext("机构人员")) for a in volume.findall("业务行为/行为")]
     assert (out / "data/originals/001-01.tif").read_bytes()[:4] in (b"II*\x00", b"MM\x00*")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from sqlalchemy import select
@@ -39,6 +39,9 @@ from yiyin.service.app import App
 from yiyin.service.cases import STEP_TITLES
 from yiyin.service.transparency import inclusion_bundles, verifier
 from yiyin.service.verify import verify_pdf
+
+if TYPE_CHECKING:
+    from yiyin.service.archiving import ArchiveOptions
 
 #: a case can be filed once it is over: delivered, refused at acceptance, or filed before (re-built)
 READY = ("已送达", "不予受理", "已归档")
@@ -110,7 +113,10 @@ def _describe(step: CaseStep, items: dict[int, str]) -> str:
     if step.action == "inspection":
         return prefix + d.get("conclusion", "") + ("（符合要求）" if d.get("passed") else "（不符合要求）")
     if step.action == "draft":
-        return prefix + d.get("doc_type", "")
+        from yiyin.templates.catalog import DOCUMENT_TYPES
+
+        kind = DOCUMENT_TYPES.get(d.get("doc_type", ""))
+        return prefix + (kind.title if kind else d.get("doc_type", ""))
     if step.action == "decide":
         return prefix + d.get("decision", "") + (f"：{d['reason']}" if d.get("reason") else "")
     if step.action == "deliver":
@@ -125,7 +131,7 @@ def _describe(step: CaseStep, items: dict[int, str]) -> str:
 class CaseDossierSource:
     """Every paper of one finished case, in order, with its steps as the process history."""
 
-    def dossier(self, app: App, case: str, options: Any) -> Dossier:
+    def dossier(self, app: App, case: str, options: ArchiveOptions) -> Dossier:
         from yiyin.service.archiving import ARCHIVE_SEAL, archive_settings, ocsp_answers, volume_number
 
         with app.db.session() as s:
@@ -147,9 +153,19 @@ class CaseDossierSource:
                                      .join(CaseItem, CaseItem.id == DocumentDraft.case_item_id)
                                      .where(CaseItem.case_id == c.id, DocumentDraft.document_id.is_not(None))).all())
             codes = {ci.item_code for ci in case_items}
-            agreements = [d for d in s.execute(select(Document).where(Document.doc_type.like("agreement%"))
-                                               .order_by(Document.issued_at)).scalars()
-                          if codes & {i.get("code") for i in d.public_data.get("items", [])}]
+            # for each item, the agreement the bureau held it under: the newest one covering it
+            # that was signed before the case was opened (else the oldest one there is)
+            covering = [d for d in s.execute(select(Document).where(Document.doc_type.like("agreement%"))
+                                             .order_by(Document.issued_at)).scalars()
+                        if codes & {i.get("code") for i in d.public_data.get("items", [])}]
+            opened = bureau_time(c.received_at)
+            agreements: list[Document] = []
+            for code in sorted(codes):
+                mine = [d for d in covering if code in {i.get("code") for i in d.public_data.get("items", [])}]
+                before = [d for d in mine if registry_time(d.issued_at) <= opened]
+                chosen = before[-1] if before else (mine[0] if mine else None)
+                if chosen is not None and chosen not in agreements:
+                    agreements.append(chosen)
             earlier: list[Document] = []
             for doc in own:
                 for rec in licences.versions(s, doc.id):
