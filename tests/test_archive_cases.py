@@ -261,8 +261,9 @@ def _scan(pages: int, kind: str) -> bytes:
     return out.getvalue()
 
 
-def test_a_case_refused_at_acceptance_is_filed_with_its_scans(app: App, tmp_path: Path) -> None:
-    """不予受理: the materials (a two-page TIFF and a PNG) and the steps are the whole file."""
+def test_a_case_refused_at_acceptance_is_filed_with_its_scans(app: App, demo_case: int, tmp_path: Path) -> None:
+    """不予受理: the materials (a two-page TIFF and a PNG), the notice, the agreement (issued by the
+    demo before this case was opened) and the steps are the whole file."""
     from yiyin.service import cases
     from yiyin.service.demo import demo_staff
 
