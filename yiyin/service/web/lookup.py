@@ -286,7 +286,8 @@ def file_answers(report: VerificationReport, view: dict[str, Any] | None) -> lis
 
     if view is None:
         in_force = Answer("in_force", "现行有效", NOT_CHECKED, "文件不在登记记录中，无法判断是否有效。")
-        signers = "；".join(s.get("signer_subject") or s.get("subject") or "" for s in report.signatures if isinstance(s, dict))
+        signers = "；".join(s.get("signer_common_name") or s.get("signer_organization") or s.get("signer_subject") or ""
+                           for s in report.signatures if isinstance(s, dict))
         issuer = Answer("issuer", "签发机关", NOT_CHECKED, "无法确认签发机关。", f"印章证书：{signers}" if signers else "")
     else:
         in_force = in_force_answer(view)
