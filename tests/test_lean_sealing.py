@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
+import io
 import re
 import subprocess
 from datetime import date
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from asn1crypto import cms
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import copy_into_new_writer
 
 from yiyin.errors import SealingError
 from yiyin.service.app import APPROVAL_SEAL, App
@@ -115,3 +118,16 @@ def test_a_signature_too_large_for_its_reservation_is_refused(setup) -> None:  #
     with pytest.raises(SealingError, match="does not fit the 64 bytes reserved"):
         seal_update(pdf, placement.page, (placement.x, placement.y), PreparedAppearance(sealer.appearance_pdf), fields, 64,
                     lambda digest: SignedDataTemplate(sealer.key.signer).build(digest))
+
+
+def test_a_document_with_a_cross_reference_stream_is_sealed_by_pyhanko_and_validates(app: App, setup) -> None:  # type: ignore[no-untyped-def]
+    sealer, pdf, placement = setup
+    writer = copy_into_new_writer(PdfFileReader(io.BytesIO(pdf)), writer_kwargs={"stream_xrefs": True})
+    out = io.BytesIO()
+    writer.write(out)
+    streamed = out.getvalue()
+    assert PdfFileReader(io.BytesIO(streamed)).has_xref_stream
+    sealed = sealer.seal(streamed, placement, request(PadesLevel.B_B))
+    assert b"pyHanko" in sealed[len(streamed):]  # left to pyHanko's writer, which keeps the stream form
+    assert PdfFileReader(io.BytesIO(sealed)).has_xref_stream
+    verdicts(app, sealed)
