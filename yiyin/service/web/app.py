@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -32,7 +35,15 @@ def create_app(app: App | None = None, *, rate_limit: tuple[int, float] | None =
     count, seconds = rate_limit or application.settings.rate_limit
     checks = PublicChecks(application, TokenBucket(count, seconds), max_upload, verify_slots)
 
-    api = FastAPI(title="一印 yiyin", version=__version__,
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        preparing = asyncio.create_task(checks.preparer.run())
+        try:
+            yield
+        finally:
+            preparing.cancel()
+
+    api = FastAPI(title="一印 yiyin", version=__version__, lifespan=lifespan,
                   description="公众查验：电子证照和文书的真伪与效力；透明日志；状态列表。"
                               " Public verification of the bureau's documents, transparency log, status lists.")
     api.state.yiyin = application
