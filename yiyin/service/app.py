@@ -28,7 +28,7 @@ from yiyin.registry.models import Delegation, Item, Organ, Seal
 from yiyin.service import catalogue
 from yiyin.service.samples import load_json, samples_dir
 from yiyin.service.storage import DocumentStore
-from yiyin.signing.appearance import SealAppearanceSpec, appearance_file
+from yiyin.signing.appearance import SealAppearanceSpec, appearance_file, standard_diameter_mm
 from yiyin.signing.devpki import DevPKI, SealIdentity, write_pkcs12
 from yiyin.signing.keystore import cert_fingerprint, load_pkcs12
 from yiyin.signing.pades import RevocationMaterial, Sealer
@@ -97,7 +97,8 @@ class App:
                     exists = s.execute(select(Seal).where(Seal.organ_id == organ.id, Seal.purpose == seal_spec["purpose"],
                                                           Seal.revoked_at.is_(None))).first()
                     if not exists:
-                        self.create_dev_seal(s, organ, seal_spec["purpose"], int(seal_spec.get("diameter_mm", 42)))
+                        diameter = int(seal_spec.get("diameter_mm") or standard_diameter_mm(organ.division_code, organ.name))
+                        self.create_dev_seal(s, organ, seal_spec["purpose"], diameter)
         return str(organs_file["bureau"])
 
     @cached_property
