@@ -15,7 +15,7 @@ from yiyin.errors import NotFound, Unauthenticated
 from yiyin.service import audit, cases, catalogue, staff
 from yiyin.service.app import App
 from yiyin.service.staff import Principal
-from yiyin.service.web.staff_errors import ERROR_RESPONSES, StaffRoute
+from yiyin.service.web.api_errors import responses
 
 ANY_STAFF = tuple(staff.ROLES)
 
@@ -98,7 +98,7 @@ class ReissueIn(BaseModel):
 
 
 def staff_api(app: App) -> APIRouter:
-    router = APIRouter(prefix="/api/v1/staff", route_class=StaffRoute, tags=["staff"], responses=ERROR_RESPONSES)
+    router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=responses(401, 403, 404, 409, 422))
 
     def principal(request: Request) -> Principal:
         header = request.headers.get("authorization", "")

@@ -26,7 +26,6 @@ from yiyin.service.ratelimit import TokenBucket, client_key
 from yiyin.service.staff import ROLES, Principal
 from yiyin.service.web.schema_form import form_fields, read_form
 from yiyin.service.web.staff_api import document_bytes, draft_pdf
-from yiyin.service.web.staff_errors import classify
 
 COOKIE = "yiyin_staff"
 LOGIN_ATTEMPTS, LOGIN_WINDOW = 10, 300.0
@@ -85,7 +84,7 @@ def staff_pages(app: App) -> APIRouter:
             try:
                 return await handler(request, who)
             except YiyinError as exc:
-                code, status, title = classify(exc)
+                code, status, title = exc.code, exc.http_status, exc.title
                 problems = exc.problems if isinstance(exc, InvalidData) else []
                 back = request.headers.get("referer", "/staff")
                 return render(request, "error.html", who, http_status=status, title=title, message=exc.message,
