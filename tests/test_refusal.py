@@ -13,6 +13,8 @@ from yiyin.service import staff
 from yiyin.service.app import App
 from yiyin.service.web import create_app
 
+from .test_web_browser import server  # noqa: F401  (the `yiyin serve` fixture)
+
 BASE = "/api/v1/staff"
 NOT_OURS = {"grounds": "不属于本机关职权范围",
             "reasons": "你申请的药品批发企业许可由省级药品监督管理部门实施，不属于本机关的职权范围。",
@@ -102,3 +104,37 @@ def test_a_refusal_needs_its_grounds_reasons_and_the_right_person(api) -> None: 
     notice = next(d for d in case["documents"] if d["number"] == r.json()["notice"])
     text = pdf_text(client.get(f"{BASE}/documents/{notice['id']}/pdf", headers=h["ref.drug"]).content)
     assert "第七十八条" in text and "一年内不得再次申请该行政许可" in text and "系伪造" in text
+
+
+@pytest.mark.slow
+def test_refusing_from_the_case_page_in_headless_chromium(app: App, server: str, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from .cdp import Chromium
+    from .test_staff_browser import _keep
+    from .test_web_browser import _chromium
+
+    password = "correct horse battery"
+    staff.add_user(app, "ref.page", "陈审批", ["reviewer"], ["医药器械审批科"], password, "test")
+    intake = staff.Principal("ref.intake2", "ref.intake2", frozenset({"intake"}), frozenset())
+    from yiyin.service import cases
+
+    case_id = cases.open_case(app, intake, cases.Application(applicant="王建华", applicant_code="210321198503140624",
+                                                             item_code="210321-XK-0412"))
+    browser = Chromium(_chromium(), tmp_path / "profile")
+    try:
+        browser.open(f"{server}/staff/login")
+        browser.submit("form[action='/staff/login']", {"username": "ref.page", "password": password})
+        browser.open(f"{server}/staff/cases/{case_id}")
+        browser.js("document.querySelector('details.refuse').open = true")
+        _keep(browser.screenshot(tmp_path / "staff-refuse-form.png", True))
+        form = f"form[action='/staff/cases/{case_id}/refuse']"
+        browser.submit(form, {"grounds": "不属于本机关职权范围", "reasons": NOT_OURS["reasons"]})
+        assert "competent_body（应当向其申请的行政机关）" in browser.text() and "请填写该机关" in browser.text()
+        browser.open(f"{server}/staff/cases/{case_id}")
+        url = browser.submit(form, {"grounds": "不属于本机关职权范围", "reasons": NOT_OURS["reasons"],
+                                    "competent_body": NOT_OURS["competent_body"]})
+        text = browser.text()
+        assert url.endswith("?done=refuse") and "不予受理" in text and "辽宁省药品监督管理局" in text
+        assert "不予受理通知书 台审批不受〔" in text
+        _keep(browser.screenshot(tmp_path / "staff-refused-case.png", True))
+    finally:
+        browser.close()

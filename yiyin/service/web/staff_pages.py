@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
 from yiyin.errors import FieldProblem, InvalidData, PermissionDenied, Unauthenticated, YiyinError
-from yiyin.service import audit, cases, catalogue, staff
+from yiyin.service import audit, case_papers, cases, catalogue, staff
 from yiyin.service.app import App
 from yiyin.service.ratelimit import TokenBucket, client_key
 from yiyin.service.staff import ROLES, Principal
@@ -207,7 +207,9 @@ def staff_pages(app: App) -> APIRouter:
             elif action == "accept":
                 cases.accept(app, who, case_id)
             elif action == "refuse":
-                cases.refuse_acceptance(app, who, case_id, str(form.get("reason", "")))
+                cases.refuse_acceptance(app, who, case_id, case_papers.Refusal(
+                    grounds=str(form.get("grounds", "")), reasons=str(form.get("reasons", "")),
+                    competent_body=str(form.get("competent_body", "")), one_year_bar=form.get("one_year_bar") == "on"))
             elif action == "issue":
                 cases.issue(app, who, case_id)
             elif action == "deliver":
