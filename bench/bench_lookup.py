@@ -8,10 +8,13 @@ the same size on the same machine (the ceiling for one HTTP request on loopback)
    (numbers, documents, status_events, licence_records, status_list_entries) are then cloned in bulk straight into the
    SQLite file, up to ``--rows`` licences, each with its own number, hashes, GB/T 36904
    identifier and verification code. With ``--home`` an existing benchmark directory is reused.
-2. ``yiyin serve`` runs on 127.0.0.1 (YIYIN_RATE_LIMIT=0/1: rate limiting off) with 1 and 2
+   Then ``yiyin public-answers`` prepares every licence's public answer, as after a restore.
+2. In this process, the lookup of random licences is timed afresh (the answer built from the
+   registry's rows) and from the prepared answer, without HTTP.
+3. ``yiyin serve`` runs on 127.0.0.1 (YIYIN_RATE_LIMIT=0/1: rate limiting off) with 1 and 2
    uvicorn workers; wrk (Debian's) asks GET /api/v1/verify?n=…&c=… for licences drawn at random
    from the whole million, for ``--duration`` seconds per run, at each connection count.
-3. nginx (Debian's, started from a private config that listens on 127.0.0.1 only, stopped after)
+4. nginx (Debian's, started from a private config that listens on 127.0.0.1 only, stopped after)
    serves a file of the lookup's response size, under the same wrk runs.
 
 Both servers and wrk share this machine's cores. Prints a Markdown table.
@@ -95,6 +98,10 @@ def build(home: Path, rows: int) -> dict:
     count = db.execute("SELECT count(*) FROM documents WHERE doc_type = 'licence_drug_retail'").fetchone()[0]
     db.close()
     facts = {"rows": count, "build_seconds": round(time.perf_counter() - t0, 1)}
+    # every licence's public answer prepared ahead, as `yiyin public-answers` does after a restore
+    t1 = time.perf_counter()
+    subprocess.run([exe, "public-answers"], env=env, check=True, capture_output=True, timeout=7200)
+    facts["prepare_seconds"] = round(time.perf_counter() - t1, 1)
     (home / "bench.json").write_text(json.dumps(facts, ensure_ascii=False))
     return facts
 
@@ -240,6 +247,35 @@ def stop_nginx(conf: Path, root: Path) -> None:
         time.sleep(0.1)
 
 
+def compare_in_process(home: Path, rows: int, count: int = 20_000) -> dict[str, float]:
+    """Microseconds per lookup of random licences, in this process, with no HTTP: the answer built
+    afresh from the registry's rows (what every lookup did before answers were prepared) and the
+    prepared answer, through the same functions the server calls."""
+    os.environ["YIYIN_HOME"] = str(home)
+    sys.path.insert(0, str(ROOT))
+    from yiyin.registry.public_read import PublicReader
+    from yiyin.service.app import App
+    from yiyin.service.web.lookup import api_lookup, encode, lookup
+    from yiyin.service.web.readdb import read_engine
+
+    app = App.open()
+    try:
+        reads, url = PublicReader(read_engine(app), hold=True), app.settings.public_url
+        picks = [random.randint(2, rows) for _ in range(count)]
+        out = {}
+        for name, ask in (("afresh", lambda i: encode(lookup(reads, number_for(i), code_for(i), None, url))),
+                          ("prepared", lambda i: api_lookup(reads, number_for(i), code_for(i), None, url).body)):
+            t = time.perf_counter()
+            for i in picks:
+                ask(i)
+            out[name] = round((time.perf_counter() - t) / count * 1e6, 1)
+        reply = api_lookup(reads, number_for(picks[0]), code_for(picks[0]), None, url)
+        assert reply.prepare is None and reply.body == encode(lookup(reads, number_for(picks[0]), code_for(picks[0]), None, url))
+        return out
+    finally:
+        app.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -248,6 +284,7 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--connections", default="1,8,32")
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--build-only", action="store_true", help="build (or reuse) and compare in process; no HTTP runs")
     args = ap.parse_args()
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool):
@@ -269,6 +306,10 @@ def main() -> None:
     with open(home / "yiyin.db", "rb") as f:
         while f.read(1 << 24):
             pass
+    in_process = compare_in_process(home, rows)
+    print(f"in process, per lookup: {in_process}", flush=True)
+    if args.build_only:
+        return
     script = home / "lookup.lua"
     wrk_script(script, rows)
     conns = [int(x) for x in args.connections.split(",")]
@@ -308,7 +349,7 @@ def main() -> None:
 
     nginx = {c: r for name, c, r in results if name.startswith("nginx")}
     print(f"\nlicences: {rows:,}; database {db_size / 2**20:,.0f} MiB; response {len(body):,} bytes; "
-          f"CPU: {os.cpu_count()} cores shared by server and wrk\n")
+          f"CPU: {os.cpu_count()} cores shared by server and wrk; in process, µs per lookup: {in_process}\n")
     print("| server | connections | requests/s | p50 ms | p99 ms | max ms | share of nginx | errors |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, c, r in results:

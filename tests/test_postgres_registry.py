@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -102,3 +103,24 @@ def test_public_lookup_on_postgres(pg_app: App) -> None:
     assert lookup(connect, doc.number, "0000-0000-0000-0000").result == "not_found"
     checked = check_file(pg_app, doc.path.read_bytes(), None, connect)
     assert checked.result == "checked" and checked.document["number"] == doc.number
+
+
+def test_prepared_public_answers_on_postgres(pg_app: App) -> None:
+    """Prepared answers are stored (upserted) and served from PostgreSQL as from SQLite, and a
+    status act makes a prepared answer stale at once."""
+    from yiyin.registry.public_read import PublicReader
+    from yiyin.service.web.answers import prepare
+    from yiyin.service.web.lookup import api_lookup, encode, lookup
+
+    doc = issue(pg_app)
+    connect, url = PublicReader(pg_app.db.engine), "https://x.example"
+    first = api_lookup(connect, doc.number, doc.verification_code, None, url)
+    assert first.prepare is not None
+    for _ in range(2):  # the second time replaces the first
+        assert prepare(pg_app, connect, [first.prepare], date.today(), url) == 1
+    served = api_lookup(connect, doc.number, doc.verification_code, None, url)
+    assert served.prepare is None and served.body == first.body
+    act(pg_app, doc.number, "suspend", "整改", "《药品管理法》第一百二十六条", "reviewer")
+    after = api_lookup(connect, doc.number, doc.verification_code, None, url)
+    assert after.prepare is not None and after.body == encode(lookup(connect, doc.number, doc.verification_code, None, url))
+    assert json.loads(after.body)["document"]["status"] == "暂扣"

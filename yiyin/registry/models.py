@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -153,6 +153,25 @@ class StatusEvent(Base):
     basis: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PublicAnswer(Base):
+    """The public lookup's answer for a document, prepared ahead so that a lookup is one indexed
+    read: the JSON bytes as served, and what they were prepared from. The answer is served only
+    while all of it still holds: the same answer format, the same public URL, no status act newer
+    than ``last_event_id``, and a date within [``good_from``, ``good_until``] (the validity dates
+    decide 过期 and 尚未生效). Anything else is answered afresh and prepared again; a row is never
+    the only copy of anything."""
+
+    __tablename__ = "public_answers"
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    format: Mapped[int] = mapped_column(Integer)
+    base_url: Mapped[str] = mapped_column(String(500))
+    last_event_id: Mapped[int] = mapped_column(Integer)
+    good_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    good_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    prepared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class LogEntry(Base):

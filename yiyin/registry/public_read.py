@@ -36,6 +36,12 @@ _STATEMENTS = {
     "by_id": _DOCUMENT.format(column="id"),
     "acts": "SELECT status, reason, basis, at FROM status_events WHERE document_id = :id ORDER BY id",
     "successor": "SELECT licence_number FROM licence_records WHERE predecessor_id = :id",
+    "last_event": "SELECT max(id) FROM status_events WHERE document_id = :id",
+    # the prepared answer with what decides whether it still holds: the newest status act is read
+    # here, in the same statement, so that an act recorded after the answer was prepared is seen
+    "answers_by_number": """SELECT d.id, d.code_digest, a.body, a.format, a.base_url, a.last_event_id, a.good_from,
+ a.good_until, (SELECT max(e.id) FROM status_events e WHERE e.document_id = d.id)
+ FROM documents d LEFT JOIN public_answers a ON a.document_id = d.id WHERE d.number IN (:n0, :n1, :n2)""",
 }
 
 
@@ -94,6 +100,36 @@ class Found:
                               (list_id, idx) if list_id is not None else None)
 
 
+@dataclass(frozen=True)
+class PreparedRow:
+    """A document found by number, with its prepared public answer when there is one."""
+
+    id: str
+    code_digest: str
+    body: bytes | None
+    format: int | None
+    base_url: str | None
+    last_event_id: int | None
+    good_from: Any  # ISO text on SQLite, a date on PostgreSQL; None for open-ended
+    good_until: Any
+    newest_event: int | None
+
+    def holds(self, answer_format: int, base_url: str, on: date) -> bool:
+        """Whether the prepared answer is still the answer on ``on``."""
+        if self.body is None or self.format != answer_format or self.base_url != base_url \
+                or self.last_event_id != (self.newest_event or 0):
+            return False
+        return (self.good_from is None or _date(self.good_from) <= on) and \
+            (self.good_until is None or on <= _date(self.good_until))  # type: ignore[operator]
+
+
+def _forms(forms: list[str]) -> dict[str, str]:
+    if not 1 <= len(forms) <= NUMBER_FORMS:
+        raise ValueError(f"between 1 and {NUMBER_FORMS} forms of a number")
+    padded = [*forms, *[forms[0]] * (NUMBER_FORMS - len(forms))]
+    return {f"n{i}": f for i, f in enumerate(padded)}
+
+
 class PublicReads:
     """The statements of a lookup on one driver cursor."""
 
@@ -109,11 +145,19 @@ class PublicReads:
         :data:`NUMBER_FORMS`), not yet decoded: the caller compares the verification code first,
         so that a wrong code costs no more than an unknown number. The statement is the same
         whatever the forms, and whether or not any exists."""
-        if not 1 <= len(forms) <= NUMBER_FORMS:
-            raise ValueError(f"between 1 and {NUMBER_FORMS} forms of a number")
-        padded = [*forms, *[forms[0]] * (NUMBER_FORMS - len(forms))]
-        self.cursor.execute(self.statements["by_number"], {f"n{i}": f for i, f in enumerate(padded)})
+        self.cursor.execute(self.statements["by_number"], _forms(forms))
         return [Found(row) for row in self.cursor.fetchall()]
+
+    def answers_by_number(self, forms: list[str]) -> list[PreparedRow]:
+        """Like :meth:`by_number`, the rows for these forms of a number, but with each document's
+        prepared answer (if any) and its newest status act instead of the document itself."""
+        self.cursor.execute(self.statements["answers_by_number"], _forms(forms))
+        return [PreparedRow(*row) for row in self.cursor.fetchall()]
+
+    def last_event(self, document_id: str) -> int:
+        self.cursor.execute(self.statements["last_event"], {"id": document_id})
+        row = self.cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
 
     def by_id(self, document_id: str) -> PublicDocument | None:
         row = self._row("by_id", document_id)
@@ -131,10 +175,16 @@ class PublicReads:
 
 
 class PublicReader:
-    """Opens :class:`PublicReads` on pooled connections of ``engine``."""
+    """Opens :class:`PublicReads` on pooled connections of ``engine``.
 
-    def __init__(self, engine: Engine) -> None:
+    ``hold=True`` keeps one connection and cursor for the reader's life instead, for a single
+    thread that reads in autocommit mode (the server's event loop on SQLite, where every
+    statement sees the latest committed data): checking a connection out of the pool and rolling
+    it back cost more than the lookup's one statement."""
+
+    def __init__(self, engine: Engine, hold: bool = False) -> None:
         self.engine = engine
+        self.held: PublicReads | None = None
         style = engine.dialect.paramstyle
         if engine.dialect.name == "sqlite" or style == "named":  # sqlite3 takes :name as well as ?
             self.statements = dict(_STATEMENTS)
@@ -142,9 +192,15 @@ class PublicReader:
             self.statements = {k: re.sub(r":(\w+)", r"%(\1)s", v) for k, v in _STATEMENTS.items()}
         else:
             raise ValueError(f"the public reads need a driver with named or pyformat parameters, not {style}")
+        if hold:
+            self._connection = engine.raw_connection()  # checked out for good
+            self.held = PublicReads(self._connection.cursor(), self.statements)
 
     @contextmanager
     def __call__(self) -> Iterator[PublicReads]:
+        if self.held is not None:
+            yield self.held
+            return
         conn = self.engine.raw_connection()
         try:
             cursor = conn.cursor()

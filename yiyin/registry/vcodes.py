@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -21,10 +22,13 @@ def new_code() -> str:
     return "-".join(chars[i:i + 4] for i in range(0, len(chars), 4))
 
 
+_CANONICAL = re.compile(f"[{ALPHABET}]{{{BITS // 5}}}")
+
+
 def normalise(code: str) -> str:
     """Canonical grouped form of a typed code, or '' if it cannot be one."""
     raw = code.upper().translate(_FOLD)
-    if len(raw) != BITS // 5 or any(c not in ALPHABET for c in raw):
+    if not _CANONICAL.fullmatch(raw):
         return ""
     return "-".join(raw[i:i + 4] for i in range(0, len(raw), 4))
 

@@ -53,3 +53,22 @@ def serve(
     else:
         uvicorn.run(create_app(application), host=host, port=port, forwarded_allow_ips=forwarded_allow_ips,
                     log_level="info", access_log=access_log)
+
+
+@app.command("public-answers")
+def public_answers_command() -> None:
+    """Prepare the public lookup's answer for every document whose answer is missing or out of
+    date (the server also prepares each as it is first looked up): after restoring a registry,
+    after changing YIYIN_PUBLIC_URL, or before a crowd is expected."""
+    from yiyin.registry.public_read import PublicReader
+    from yiyin.service.web.answers import prepare_all
+    from yiyin.service.web.readdb import read_engine
+
+    try:
+        application = open_app()
+        url = application.settings.public_url
+        done = prepare_all(application, PublicReader(read_engine(application)), url,
+                           progress=lambda n: typer.echo(f"  {n:,} …") if n % 10_000 < 200 else None)
+    except YiyinError as exc:
+        fail(exc)
+    typer.echo(f"{done:,} answers prepared for {url}/v")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -40,7 +43,15 @@ def create_app(app: App | None = None, *, rate_limit: tuple[int, float] | None =
     count, seconds = rate_limit or application.settings.rate_limit
     checks = PublicChecks(application, TokenBucket(count, seconds), max_upload, verify_slots)
 
-    api = FastAPI(title="一印 yiyin", version=__version__, description=DESCRIPTION + api_errors.codes_table()
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        preparing = asyncio.create_task(checks.preparer.run())
+        try:
+            yield
+        finally:
+            preparing.cancel()
+
+    api = FastAPI(title="一印 yiyin", version=__version__, lifespan=lifespan, description=DESCRIPTION + api_errors.codes_table()
                   + "\n\n公众查验（/v、/api/v1/verify）的错误代码：\n\n" + public_codes_table())
     api_errors.install(api)
     api.state.yiyin = application

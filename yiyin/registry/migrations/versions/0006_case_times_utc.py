@@ -3,16 +3,16 @@ into SQLite, which keeps no time zone, while everything else stores UTC and read
 times as UTC; those rows are moved to UTC. PostgreSQL (timestamptz) stored the instants
 correctly and is left alone.
 
-Revision ID: 0005_case_times_utc
-Revises: 0004_service_cases
+Revision ID: 0006_case_times_utc
+Revises: 0005_public_answers
 """
 from datetime import datetime, timedelta
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0005_case_times_utc"
-down_revision = "0004_service_cases"
+revision = "0006_case_times_utc"
+down_revision = "0005_public_answers"
 branch_labels = None
 depends_on = None
 
