@@ -49,9 +49,7 @@ def oversight_routes(router: APIRouter, app: App, guarded: Callable[[Page], Any]
             if run_check:
                 who.require("auditor")
                 report = audit.check(app)
-            rows = audit.entries(app, None if refused_only else PAGE_SIZE, actor or None)
-        if refused_only:
-            rows = [r for r in rows if r["outcome"] == "refused"][:PAGE_SIZE]
+            rows = audit.entries(app, PAGE_SIZE, actor or None, "refused" if refused_only else None)
         return render(request, "audit.html", who, rows=rows, report=report, actor=actor, refused_only=refused_only,
                       page_size=PAGE_SIZE)
 
