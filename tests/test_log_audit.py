@@ -16,9 +16,12 @@ from yiyin.registry.db import Database
 from yiyin.service.app import App
 from yiyin.service.lifecycle import act
 from yiyin.service.pipeline import Issuer, IssueRequest
+from yiyin.service.seals import add_seal, revoke_seal, rotate_seal
 from yiyin.service.samples import resolve_dates
 
 from .test_document_data import SAMPLE
+
+BUREAU = "taian-xzspj"
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +34,10 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[App, list[s
     act(app, numbers[0], "suspend", "整改", "《药品管理法》第一百二十六条", "reviewer-1")
     act(app, numbers[0], "resume", "整改完成", "", "reviewer-1")
     act(app, numbers[1], "withdraw", "严重违法", "《中华人民共和国行政处罚法》第九条", "reviewer-2")
+    # the custodian's acts: one seal revoked, one rotated (its successor registered)
+    lost = add_seal(app, BUREAU, "公章", "custodian")
+    revoke_seal(app, lost.id, "custodian", "钥匙遗失")
+    rotate_seal(app, add_seal(app, BUREAU, "档案专用章", "custodian").id, "custodian", "年度更换")
     with app.db.transaction() as s:
         tree.integrate(s)
     yield app, numbers
@@ -87,9 +94,23 @@ def test_an_untouched_registry_passes(base, tmp_path: Path) -> None:  # type: ig
       "substr(sha256, 2), size, seal_id, code_digest, storage_key, "
       "public_data, issued_at FROM documents LIMIT 1"], "has no issuance entry in the log (inserted"),
     # a log payload changed after the tree was stored (stored hash column fixed up or not)
-    (["UPDATE log_entries SET payload = replace(payload, '\"01\"', '\"02\"') WHERE \"index\" = 0"], "no longer matches the stored tree"),
+    (["UPDATE log_entries SET payload = replace(payload, '\"01\"', '\"02\"') WHERE \"index\" = "
+      "(SELECT min(\"index\") FROM log_entries WHERE kind = 'issue')"], "no longer matches the stored tree"),
     # the stored tree itself rewritten
     (["UPDATE log_tree_nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 0"], "inner nodes do not match"),
+    # a revoked seal brought back, or a seal marked revoked without the custodian's act
+    (["UPDATE seals SET revoked_at = NULL"], "shows it unrevoked"),
+    (["UPDATE seals SET revoked_at = '2026-01-01 00:00:00' WHERE purpose = '行政审批专用章'"], "no revocation is in the log"),
+    # a retired seal allowed to seal again
+    (["UPDATE seals SET valid_until = '2099-12-31 00:00:00' WHERE id = (SELECT max(id) FROM seals) - 1"], "(extended)"),
+    # another certificate (and key) put behind a registered seal
+    (["UPDATE seals SET cert_fingerprint = '00' || substr(cert_fingerprint, 3) WHERE purpose = '行政审批专用章'"],
+     "differs from its registration"),
+    # a seal slipped in, or one deleted
+    (["INSERT INTO seals (id, organ_id, purpose, cert_pem, cert_fingerprint, key_location, diameter_mm, valid_from, "
+      "valid_until, registered_at, revoked_at) SELECT 9999, organ_id, purpose, cert_pem, 'ff' || substr(cert_fingerprint, 3), "
+      "key_location, diameter_mm, valid_from, valid_until, registered_at, NULL FROM seals LIMIT 1"], "(inserted into the registry)"),
+    (["DELETE FROM seals WHERE revoked_at IS NOT NULL"], "is no longer in the registry (deleted)"),
 ])
 def test_each_tampering_is_found(base, tmp_path: Path, statements: list[str], expected: str) -> None:  # type: ignore[no-untyped-def]
     problems = tampered(base, tmp_path, *statements)

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from yiyin.config import Settings
 from yiyin.registry import merkle
@@ -89,7 +89,9 @@ def test_offline_inclusion_proof_for_an_issued_document(log_app: App) -> None:
 
 
 @pytest.mark.parametrize("tamper, expected", [
-    ("UPDATE log_entries SET payload = replace(payload, 'licence', 'license') WHERE \"index\" = 1", "no longer matches its leaf hash"),
+    # (the registry's first entries are the seals registered as the data directory was created)
+    ("UPDATE log_entries SET payload = replace(payload, 'licence', 'license') WHERE \"index\" = "
+     "1 + (SELECT count(*) FROM log_entries WHERE kind = 'seal')", "no longer matches its leaf hash"),
     ("DELETE FROM log_entries WHERE \"index\" = 1", "was deleted"),
     # (the first hex digit is changed to another one, whatever it was)
     ("UPDATE documents SET sha256 = (CASE WHEN substr(sha256, 1, 1) = 'a' THEN 'b' ELSE 'a' END) || substr(sha256, 2) "
@@ -186,12 +188,14 @@ def test_audit_checks_every_checkpoint_ever_signed(log_app: App) -> None:
                                            entry["item"], "LOG"))
         transparency.sign_checkpoint(log_app)
     sizes = [open_note(n, transparency.verifier(log_app)).size for n in transparency.checkpoints(log_app)]
-    assert sizes == [3, 4, 5] and transparency.audit(log_app).ok
-    # entry 3 rewritten, its stored hash fixed up: the checkpoints of sizes 4 and 5 give it away, not that of 3
+    with log_app.db.session() as s:
+        seals = s.scalar(select(func.count()).select_from(LogEntry).where(LogEntry.kind == "seal"))  # registered first
+    assert sizes == [seals + 3, seals + 4, seals + 5] and transparency.audit(log_app).ok
+    # the 4th issuance rewritten, its stored hash fixed up: the two later checkpoints give it away, not the first
     with log_app.db.transaction() as s:
-        row = s.execute(select(LogEntry).where(LogEntry.index == 3)).scalar_one()
+        row = s.execute(select(LogEntry).where(LogEntry.index == seals + 3)).scalar_one()
         row.payload = row.payload.replace('"status":"01"', '"status":"02"')
         row.leaf_hash = merkle.leaf_hash(row.payload.encode()).hex()
     problems = transparency.audit(log_app).problems
     assert [p for p in problems if "history rewritten" in p] == [
-        f"the first {n} entries no longer hash to the signed checkpoint (history rewritten)" for n in (4, 5)]
+        f"the first {n} entries no longer hash to the signed checkpoint (history rewritten)" for n in (seals + 4, seals + 5)]

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yiyin.registry import merkle, tree
-from yiyin.registry.models import Document, LogEntry, StatusEvent
+from yiyin.registry.models import Document, LogEntry, Seal, StatusEvent
 
 
 def _aware(dt: datetime) -> datetime:
@@ -115,7 +115,44 @@ def check_records(session: Session) -> list[str]:
     for doc_id, (index, leaf) in issue_leaves.items():
         if doc_id not in seen:
             problems.append(f"log entry {index} records the issuance of {leaf.get('number')}, which is no longer in the registry (deleted)")
+    problems.extend(check_seals(session))
     problems.extend(check_tree(session))
+    return problems
+
+
+def check_seals(session: Session) -> list[str]:
+    """Every registered seal against the seal acts in the log: registered with the certificate
+    it has now, revoked exactly when the log says so, not valid after a logged retirement. A
+    seal inserted, swapped, deleted, un-revoked or extended in the database is named."""
+    problems: list[str] = []
+    acts: dict[int, dict[str, tuple[int, dict[str, Any]]]] = {}
+    for index, payload in session.execute(select(LogEntry.index, LogEntry.payload).where(LogEntry.kind == "seal")
+                                          .order_by(LogEntry.index)):
+        try:
+            leaf = json.loads(payload)
+        except ValueError:
+            continue  # reported by check_records
+        acts.setdefault(int(leaf.get("seal_id", -1)), {})[str(leaf.get("act"))] = (index, leaf)
+    for seal in session.execute(select(Seal).order_by(Seal.id)).scalars():
+        logged = acts.pop(seal.id, {})
+        if "add" not in logged:
+            problems.append(f"seal {seal.id} ({seal.purpose}) has no registration in the log (inserted into the registry)")
+            continue
+        index, leaf = logged["add"]
+        if (leaf.get("certificate_sha256"), leaf.get("organ"), leaf.get("purpose")) != (seal.cert_fingerprint, seal.organ_id, seal.purpose):
+            problems.append(f"seal {seal.id}: its certificate, organ or purpose differs from its registration in entry {index} (changed)")
+        if "revoke" in logged and seal.revoked_at is None:
+            problems.append(f"seal {seal.id} was revoked in entry {logged['revoke'][0]} but the registry shows it unrevoked")
+        elif "revoke" not in logged and seal.revoked_at is not None:
+            problems.append(f"seal {seal.id} is marked revoked in the registry, but no revocation is in the log")
+        if "retire" in logged:
+            retired = datetime.fromisoformat(logged["retire"][1]["at"])
+            if _aware(seal.valid_until) > retired:
+                problems.append(f"seal {seal.id} was retired in entry {logged['retire'][0]} at {retired.isoformat()}, "
+                                f"but the registry lets it seal until {_aware(seal.valid_until).isoformat()} (extended)")
+    for seal_id, logged in acts.items():
+        index = min(i for i, _ in logged.values())
+        problems.append(f"seal {seal_id} registered in log entry {index} is no longer in the registry (deleted)")
     return problems
 
 

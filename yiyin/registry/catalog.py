@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yiyin.errors import AuthorityError, NotFound
+from yiyin.registry import log
 from yiyin.registry.models import Delegation, Item, NumberingRule, Organ, Seal
 from yiyin.registry.numbering import check_pattern
 
@@ -115,13 +116,31 @@ def add_delegation(session: Session, spec: dict[str, Any]) -> Delegation:
 
 
 def register_seal(session: Session, organ_id: str, purpose: str, cert_pem: str, fingerprint: str, key_location: str,
-                  valid_from: datetime, valid_until: datetime, diameter_mm: int = 42) -> Seal:
+                  valid_from: datetime, valid_until: datetime, diameter_mm: int = 42, *, actor: str = "system",
+                  reason: str = "") -> Seal:
+    """Register a seal and append the registration to the transparency log: a seal that is in
+    the registry but not in the log was inserted behind the custodian's back (``log audit``)."""
     seal = Seal(organ_id=organ_id, purpose=purpose, cert_pem=cert_pem, cert_fingerprint=fingerprint,
                 key_location=key_location, diameter_mm=diameter_mm, valid_from=valid_from, valid_until=valid_until,
                 registered_at=datetime.now(timezone.utc))
     session.add(seal)
     session.flush()
+    log_seal_act(session, "add", seal, actor, reason)
     return seal
+
+
+SEAL_ACTS = ("add", "retire", "revoke")
+
+
+def log_seal_act(session: Session, act: str, seal: Seal, actor: str, reason: str = "",
+                 at: datetime | None = None) -> None:
+    """Append a seal act (add, retire, revoke) to the transparency log."""
+    if act not in SEAL_ACTS:
+        raise ValueError(f"unknown seal act {act!r}")
+    at = at or datetime.now(timezone.utc)
+    log.append(session, "seal", {"act": act, "seal_id": seal.id, "organ": seal.organ_id, "purpose": seal.purpose,
+                                 "certificate_sha256": seal.cert_fingerprint, "actor": actor, "reason": reason,
+                                 "at": at.isoformat()})
 
 
 def active_seal(session: Session, organ_id: str, purpose: str, at: datetime) -> Seal:

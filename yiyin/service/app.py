@@ -124,7 +124,8 @@ class App:
             return sum(len(c.dump()) for c in [self.tsa.cert, *self.tsa.signer.cert_registry])
         return 8192  # an outside TSA's chain is unknown until it answers: reserve generously
 
-    def create_dev_seal(self, session, organ: Organ, purpose: str, diameter_mm: int) -> Seal:  # type: ignore[no-untyped-def]
+    def create_dev_seal(self, session, organ: Organ, purpose: str, diameter_mm: int, *,  # type: ignore[no-untyped-def]
+                        actor: str = "system", reason: str = "development seal") -> Seal:
         """A seal whose key and certificate come from the development CA, registered in ``session``."""
         ca = self.pki.ca
         key, cert = ca.issue_seal(SealIdentity(organ=organ.name, uscc=organ.uscc, purpose=purpose,
@@ -135,9 +136,11 @@ class App:
         write_pkcs12(self.settings.home / rel, f"{organ.name}{purpose}", key, cert, [ca.cert])
         return catalog.register_seal(
             session, organ.id, purpose, cert.public_bytes(serialization.Encoding.PEM).decode("ascii"), fingerprint,
-            f"pkcs12:{rel.as_posix()}", cert.not_valid_before_utc, cert.not_valid_after_utc, diameter_mm)
+            f"pkcs12:{rel.as_posix()}", cert.not_valid_before_utc, cert.not_valid_after_utc, diameter_mm,
+            actor=actor, reason=reason)
 
-    def create_hsm_seal(self, session, organ: Organ, purpose: str, diameter_mm: int, location: str) -> Seal:  # type: ignore[no-untyped-def]
+    def create_hsm_seal(self, session, organ: Organ, purpose: str, diameter_mm: int, location: str, *,  # type: ignore[no-untyped-def]
+                        actor: str = "system") -> Seal:
         """A seal whose key is generated inside a PKCS#11 token; the CA certifies its public key and
         the certificate is stored on the token beside the key."""
         from yiyin.signing import hsm
@@ -151,7 +154,8 @@ class App:
         fingerprint = cert_fingerprint(cert.public_bytes(serialization.Encoding.DER))
         return catalog.register_seal(
             session, organ.id, purpose, cert.public_bytes(serialization.Encoding.PEM).decode("ascii"), fingerprint,
-            str(loc), cert.not_valid_before_utc, cert.not_valid_after_utc, diameter_mm)
+            str(loc), cert.not_valid_before_utc, cert.not_valid_after_utc, diameter_mm, actor=actor,
+            reason="key generated in the PKCS#11 token")
 
     # -- trust and keys --------------------------------------------------------------------
 

@@ -7,13 +7,13 @@ quietly; revocation also reaches the CA's CRL, which B-LT sealing embeds and ver
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from cryptography import x509
 from sqlalchemy import select
 
 from yiyin.errors import AuthorityError, FieldProblem, InvalidData, NotFound
-from yiyin.registry import catalog, log
+from yiyin.registry import catalog
 from yiyin.registry.models import Organ, Seal
 from yiyin.service import audit
 from yiyin.service.app import App
@@ -58,11 +58,12 @@ def list_seals(app: App) -> list[SealView]:
         return [_view(seal, name, now) for seal, name in rows]
 
 
-def _log(session, act: str, seal: Seal, actor: str, reason: str = "") -> None:  # type: ignore[no-untyped-def]
+def _log(session, act: str, seal: Seal, actor: str, reason: str = "", at: datetime | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Record the act in the audit trail and, but for a registration (logged by the registry as
+    the seal is registered), in the transparency log."""
     audit.record(session, actor, f"seal.{act}", f"seal {seal.id}", {"organ": seal.organ_id, "purpose": seal.purpose, "reason": reason})
-    log.append(session, "seal", {"act": act, "seal_id": seal.id, "organ": seal.organ_id, "purpose": seal.purpose,
-                                 "certificate_sha256": seal.cert_fingerprint, "actor": actor, "reason": reason,
-                                 "at": datetime.now(timezone.utc).isoformat()})
+    if act != "add":
+        catalog.log_seal_act(session, act, seal, actor, reason, at)
 
 
 def add_seal(app: App, organ_id: str, purpose: str, actor: str, diameter_mm: int | None = None,
@@ -79,8 +80,8 @@ def add_seal(app: App, organ_id: str, purpose: str, actor: str, diameter_mm: int
     with app.db.transaction() as s:
         organ = catalog.get_organ(s, organ_id)
         diameter = diameter_mm or STANDARD_DIAMETER_MM["county"]
-        seal = (app.create_hsm_seal(s, organ, purpose.strip(), diameter, pkcs11) if pkcs11
-                else app.create_dev_seal(s, organ, purpose.strip(), diameter))
+        seal = (app.create_hsm_seal(s, organ, purpose.strip(), diameter, pkcs11, actor=actor) if pkcs11
+                else app.create_dev_seal(s, organ, purpose.strip(), diameter, actor=actor))
         _log(s, "add", seal, actor)
         return _view(seal, organ.name, app.now())
 
@@ -94,10 +95,11 @@ def rotate_seal(app: App, seal_id: int, actor: str, reason: str) -> SealView:
         if old.revoked_at is not None:
             raise AuthorityError(f"seal {seal_id} is revoked; register a new one with `yiyin seal add`")
         organ = catalog.get_organ(s, old.organ_id)
-        new = app.create_dev_seal(s, organ, old.purpose, old.diameter_mm)
+        new = app.create_dev_seal(s, organ, old.purpose, old.diameter_mm, actor=actor,
+                                  reason=f"rotation of seal {seal_id}: {reason}")
         old.valid_until = now
         s.add(old)
-        _log(s, "retire", old, actor, reason)
+        _log(s, "retire", old, actor, reason, now)
         _log(s, "add", new, actor, f"rotation of seal {seal_id}: {reason}")
         return _view(new, organ.name, now)
 
@@ -114,7 +116,7 @@ def revoke_seal(app: App, seal_id: int, actor: str, reason: str) -> SealView:
             raise AuthorityError(f"seal {seal_id} was already revoked at {catalog.aware(seal.revoked_at).isoformat()}")
         seal.revoked_at = now
         s.add(seal)
-        _log(s, "revoke", seal, actor, reason)
+        _log(s, "revoke", seal, actor, reason, now)
         organ = catalog.get_organ(s, seal.organ_id)
         return _view(seal, organ.name, now)
 
