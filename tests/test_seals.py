@@ -62,7 +62,7 @@ def test_revoked_seal_cannot_seal_but_what_it_sealed_before_stays_valid(own_app:
     report = verify_pdf(app, before.path.read_bytes())
     assert report.valid, report.to_json()  # proven sealed (timestamp) before the revocation
 
-    with pytest.raises(AuthorityError, match="no registered 行政审批专用章 in force"):
+    with pytest.raises(AuthorityError, match="没有在有效期内的已登记行政审批专用章"):
         Issuer(app).issue(licence_request())
 
     # a document sealed with the revoked key now is rejected even if someone has the key

@@ -243,7 +243,7 @@ def test_lookups_are_rate_limited_per_client(app: App) -> None:
              for i in range(5)]
     assert codes == [404, 404, 404, 429, 429]
     limited = client.get("/api/v1/verify", params={"n": "X", "c": "0000-0000-0000-0000"})
-    assert limited.json()["error"] == {"code": "rate_limited", "message": "查询过于频繁，请稍后再试。"}
+    assert limited.json()["error"] == {"code": "rate_limited", "message": "查询过于频繁，请稍后再试。", "fields": []}
     assert int(limited.headers["retry-after"]) >= 1
     page = client.get("/v", params={"n": "X", "c": "0000-0000-0000-0000"})
     assert page.status_code == 429 and "查询过于频繁" in page.text

@@ -7,6 +7,7 @@ development PKI (root CA and one seal per registered seal of the bureau).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date, datetime, timezone
@@ -51,6 +52,8 @@ class App:
     _sealers: dict[int, Sealer]
     _lock: threading.Lock
     _crl_cache: dict = field(default_factory=dict)
+    #: the time acts are recorded at (UTC); an exercise of the bureau's calendar may set another
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc), repr=False)
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> "App":
@@ -210,7 +213,8 @@ class App:
             return sealer
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        """Now, in UTC: every time yiyin stores is UTC, on PostgreSQL and SQLite alike."""
+        return self.clock()
 
     def today(self) -> date:
         """The bureau's date now (Beijing), which papers carry and numbering years follow."""

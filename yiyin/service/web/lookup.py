@@ -116,7 +116,7 @@ class Outcome:
 
     def to_json(self) -> dict[str, Any]:
         if self.error:
-            return {"error": {"code": self.result, "message": self.message}}
+            return {"error": {"code": self.result, "message": self.message, "fields": []}}
         out: dict[str, Any] = {"result": self.result,
                                "answers": [{"id": a.id, "title": a.title, "result": a.result, "summary": a.summary,
                                             "detail": a.detail, "ok": a.ok} for a in self.answers],
