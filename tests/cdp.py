@@ -15,6 +15,21 @@ from pathlib import Path
 from typing import Any
 
 
+FONTS = Path(__file__).resolve().parents[1] / "yiyin" / "templates" / "fonts"
+
+
+def with_cjk_fonts(profile: Path) -> dict[str, str]:
+    """The environment for a browser that has Chinese fonts, as every workstation of the bureau
+    has: the system's fontconfig plus the Noto CJK fonts yiyin ships for its documents (a test
+    machine may have no CJK font at all, and its screenshots would show boxes)."""
+    profile.mkdir(parents=True, exist_ok=True)
+    conf = profile / "fonts.conf"
+    conf.write_text('<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+                    '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+                    f"<dir>{FONTS}</dir><cachedir>{profile / 'fontconfig-cache'}</cachedir></fontconfig>", "utf-8")
+    return {**os.environ, "FONTCONFIG_FILE": str(conf)}
+
+
 def _onto_3_and_4(reading: int, writing: int) -> None:
     """In the child: the pipe ends chromium expects, whatever numbers they had (moved up first so
     that placing one never overwrites the other)."""
@@ -31,7 +46,7 @@ class Chromium:
             [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
              f"--user-data-dir={profile}", f"--window-size={size[0]},{size[1]}", "--remote-debugging-pipe", "about:blank"],
-            pass_fds=(3, 4), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=with_cjk_fonts(profile), pass_fds=(3, 4), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=lambda: _onto_3_and_4(to_browser_r, from_browser_w))  # noqa: PLW1509
         os.close(to_browser_r)
         os.close(from_browser_w)

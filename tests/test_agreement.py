@@ -42,7 +42,7 @@ def test_content_added_between_seals_or_after_the_last_is_rejected(app: App, dem
 def test_parties_must_be_registered_and_in_order(app: App) -> None:
     data = resolve_dates(copy.deepcopy(SAMPLE), date.today())
     data["parties"][0], data["parties"][1] = data["parties"][1], data["parties"][0]
-    with pytest.raises(InvalidData, match="must be, in this order"):
+    with pytest.raises(InvalidData, match="应依次为"):
         issue_agreement(app, AgreementRequest("agreement_transfer", data, "T-1"))
     data = resolve_dates(copy.deepcopy(SAMPLE), date.today())
     data["parties"][3]["organ_name"] = "台安县不存在局"

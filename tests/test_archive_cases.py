@@ -152,7 +152,7 @@ def test_fifteen_years_on_offline_it_still_passes_thanks_to_its_timestamps(demo:
     report = json.loads(stripped.stdout)
     assert stripped.returncode == 1 and "1-1" in report["failed"]
     findings = next(i for i in report["items"] if i["code"] == "1-1")["findings"]
-    assert any("documents/" in f and "not valid when the seal was made" in f for f in findings), findings
+    assert any("documents/" in f and "no revocation data" in f for f in findings), findings
     bad = run_cli("archive", "check", str(demo.package), "--at", "in twenty years", home=nobody)
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
 
@@ -262,9 +262,9 @@ def _scan(pages: int, kind: str) -> bytes:
 
 
 def test_a_case_refused_at_acceptance_is_filed_with_its_scans(app: App, demo_case: int, tmp_path: Path) -> None:
-    """不予受理: the materials (a two-page TIFF and a PNG), the notice, the agreement (issued by the
+    """不予受理: the materials (a two-page TIFF and a PNG), the notices, the agreement (issued by the
     demo before this case was opened) and the steps are the whole file."""
-    from yiyin.service import cases
+    from yiyin.service import case_papers, cases
     from yiyin.service.demo import demo_staff
 
     who = demo_staff(app)
@@ -273,13 +273,16 @@ def test_a_case_refused_at_acceptance_is_filed_with_its_scans(app: App, demo_cas
     cases.add_material(app, who["demo.intake"], case_id, "药品经营许可证申请表", "申请表.tif", _scan(2, "TIFF"), "image/tiff")
     cases.add_material(app, who["demo.intake"], case_id, "营业执照", "营业执照.png", _scan(1, "PNG"), "image/png")
     assert cases.check_completeness(app, who["demo.intake"], case_id)   # three still missing: 补正材料通知书
-    cases.refuse_acceptance(app, who["demo.drug"], case_id, "经营场所位于住宅楼内，不属于本机关受理范围")
+    cases.refuse_acceptance(app, who["demo.drug"], case_id, case_papers.Refusal(
+        grounds="不属于本机关职权范围", reasons="你申请的药品批发企业许可由省级药品监督管理部门实施，不属于本机关的职权范围。",
+        competent_body="辽宁省药品监督管理局"))
     out = tmp_path / "refused"
     built = archiving.build(app, str(case_id), out, archiving.ArchiveOptions(actor="吴静（demo.archivist）"))
     volume = _xml(out).find("案卷")
     docs = volume.findall("卷内文件/文件")
     # the papers received, the notice, and the one agreement the bureau held the item under
-    assert [d.findtext("题名") for d in docs] == ["药品经营许可证申请表", "营业执照", "补正材料通知书", "行政审批事项划转协议"]
+    assert [d.findtext("题名") for d in docs] == ["药品经营许可证申请表", "营业执照", "补正材料通知书", "不予受理通知书",
+                                                 "行政审批事项划转协议"]
     assert [d.findtext("页数") for d in docs][:2] == ["2", "1"]
     assert [s.text for s in volume.findall("应有业务行为")] == ["接件", "不予受理", "归档"]
     assert ("不予受理", "王芳（demo.drug）") in [(a.findtext("行为名称"), a.findtext("机构人员")) for a in volume.findall("业务行为/行为")]

@@ -262,7 +262,7 @@ def test_overdue_and_nearly_due_cases_are_flagged(app: App) -> None:
     late = to_decision_ready(app)["id"]
     soon = to_decision_ready(app)["id"]
     calendar = WorkCalendar.load(app.settings.home)
-    today = cases.today()
+    today = app.today()
     past = today
     while calendar.between(past, today) < 2:  # two working days ago: 超期 (time has passed since acceptance)
         past = past.fromordinal(past.toordinal() - 1)

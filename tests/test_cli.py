@@ -43,7 +43,12 @@ def test_verify_exit_codes_and_json(demo_out: tuple[Path, str], cli_home: Path, 
     licence = out / "02-药品经营许可证.pdf"
     ok = run_cli("verify", str(licence), home=cli_home)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "有效 VALID" in ok.stdout
+    assert "有效：确系本局签发" in ok.stdout and "TOTAL_PASSED" in ok.stdout and "genuine" not in ok.stdout  # Chinese by default
+    english = run_cli("verify", "--lang", "en", str(licence), home=cli_home)
+    assert english.returncode == 0 and "VALID: genuine" in english.stdout and "signing time proven by a trusted timestamp" in english.stdout
+    both = run_cli("verify", "--lang", "both", str(licence), home=cli_home)
+    assert "签章时间由可信时间戳证明" in both.stdout and "signing time proven by a trusted timestamp" in both.stdout
+    assert run_cli("verify", "--lang", "fr", str(licence), home=cli_home).returncode == 2
     js = run_cli("verify", "--json", str(licence), home=cli_home)
     report = json.loads(js.stdout)
     assert js.returncode == 0 and report["valid"] is True and report["document"]["title"] == "药品经营许可证"
@@ -54,6 +59,12 @@ def test_verify_exit_codes_and_json(demo_out: tuple[Path, str], cli_home: Path, 
     tampered.write_bytes(bytes(data))
     bad = run_cli("verify", "--json", str(tampered), home=cli_home)
     assert bad.returncode == 1 and json.loads(bad.stdout)["valid"] is False
+    seal = json.loads(bad.stdout)["signatures"][0]
+    assert (seal["indication"], seal["subindication"]) == ("TOTAL_FAILED", "HASH_FAILURE")
+    assert {"code": "DIGEST_MISMATCH", "ok": False, "zh": "文件字节与印章不符（盖章后被改动）。",
+            "en": "the document's bytes do not match the seal (changed after sealing)", "subindication": "HASH_FAILURE"} in seal["findings"]
+    readable = run_cli("verify", str(tampered), home=cli_home)
+    assert readable.returncode == 1 and "无效" in readable.stdout and "文件字节与印章不符" in readable.stdout
 
     junk = tmp_path / "junk.pdf"
     junk.write_text("hello")

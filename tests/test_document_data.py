@@ -38,12 +38,12 @@ def test_all_offending_fields_are_named_at_once(app: App) -> None:
     fields = {p.field.split("（")[0] for p in err.value.problems}
     assert {"uscc", "business_mode", "quality_manager", "colour"} <= fields
     text = err.value.message
-    assert "统一社会信用代码" in text and "check character" in text
+    assert "统一社会信用代码校验码错误" in text
     assert "质量负责人" in text
     # the model-level rule is reported once the field-level rules pass
     data = licence_data()
     data["valid_until"] = "2035-01-01"
-    with pytest.raises(InvalidData, match="at most 5 years"):
+    with pytest.raises(InvalidData, match="最长为 valid_from（有效期自）后 5 年"):
         app.renderer.validate(document_type("licence_drug_retail"), data)
 
 

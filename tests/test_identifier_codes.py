@@ -18,17 +18,17 @@ def test_every_wrong_check_character_is_caught() -> None:
     for c in "0123456789ABCDEFGHJKLMNPQRTUWXY":
         if c != code[-1]:
             problem = uscc_problem(code[:-1] + c)
-            assert problem and "check character" in problem
+            assert problem and "校验码错误" in problem
 
 
 def test_credit_code_rules_are_named() -> None:
-    assert "18 characters" in uscc_problem("9121032")
-    assert "I, O, S, V, Z" in uscc_problem("91210321MA10KX3PIU")
-    assert "organization code" in uscc_problem(make_uscc("91", "210321", "MA10KX3P")[:16] + "7" + "U")
+    assert "应为 18 位" in uscc_problem("9121032")
+    assert "I、O、S、V、Z" in uscc_problem("91210321MA10KX3PIU")
+    assert "组织机构代码" in uscc_problem(make_uscc("91", "210321", "MA10KX3P")[:16] + "7" + "U")
 
 
 def test_resident_id() -> None:
     assert resident_id_problem("210321198503140026") is None
-    assert "check digit" in resident_id_problem("210321198503140027")
-    assert "date of birth" in resident_id_problem("210321198502300026")
-    assert "18 characters" in resident_id_problem("21032119850314")
+    assert "校验码错误" in resident_id_problem("210321198503140027")
+    assert "出生日期" in resident_id_problem("210321198502300026")
+    assert "应为 18 位" in resident_id_problem("21032119850314")

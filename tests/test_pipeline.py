@@ -70,7 +70,7 @@ def test_bad_data_takes_no_number(app: App) -> None:
 def test_licence_for_the_wrong_item_is_refused(app: App) -> None:
     req = request()
     wrong = IssueRequest(doc_type=req.doc_type, data=req.data, item_code="210321-XK-0101", case_ref="X")
-    with pytest.raises(AuthorityError, match="produces"):
+    with pytest.raises(AuthorityError, match="核发的是"):
         Issuer(app).issue(wrong)
 
 

@@ -80,7 +80,7 @@ def test_two_clerks_amending_one_licence_at_once(pg_app: App) -> None:
         results = list(pool.map(amend, range(2)))
     won = [r for r in results if isinstance(r, str)]
     lost = [r for r in results if isinstance(r, AuthorityError)]
-    assert len(won) == 1 and len(lost) == 1 and "has ended" in lost[0].message
+    assert len(won) == 1 and len(lost) == 1 and "已终止" in lost[0].message
     with pg_app.db.session() as s:
         assert documents.current_status(s, documents.by_number(s, first.number)).replaced_by == won[0]
         assert audit.check_records(s) == []

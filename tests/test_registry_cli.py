@@ -42,7 +42,7 @@ def test_licence_commands(app: App, home: Path, tmp_path: Path) -> None:
     assert [v["版本号"] for v in old["版本"]] == [1, 2]
     again = run_cli("licence", "renew", first.number, entry["type"], str(data_file), "--item", entry["item"],
                     "--case", "CLI-3", "--reason", "延续", "--basis", "《行政许可法》第五十条", home=home)
-    assert again.returncode == 1 and "has ended" in again.stderr
+    assert again.returncode == 1 and "已终止" in again.stderr
 
     listed = run_cli("licence", "status-list", "1", "revocation", home=home)
     assert listed.returncode == 0, listed.stderr

@@ -74,13 +74,13 @@ def test_amend_then_renew_link_versions_and_end_the_old_ones(app: App) -> None:
                                                    .order_by(LogEntry.index)).scalars()]
         assert [k["kind"] for k in kinds] == ["issue", "status"] and kinds[1]["replaced_by_number"] == second.number
     # a replaced version cannot be replaced again: the new number is void with the reason
-    with pytest.raises(AuthorityError, match="has ended"):
+    with pytest.raises(AuthorityError, match="已终止"):
         with licences.succeeding(first.number, "变更", "again", "basis"):
             issue(app)
     with app.db.session() as s:
         void = s.execute(select(NumberOutcome).where(NumberOutcome.outcome == "void")
                          .order_by(NumberOutcome.at.desc())).scalars().first()
-        assert "has ended" in void.reason
+        assert "已终止" in void.reason
 
 
 def test_succession_needs_act_reason_and_basis() -> None:

@@ -35,7 +35,8 @@ def test_poppler_pdfsig_validates_the_seal_over_the_whole_sealed_document(demo, 
 
 def test_pdfsig_notices_a_change(demo, tmp_path: Path) -> None:
     data = bytearray(demo.licence.path.read_bytes())
-    i = data.find(b"/Producer")
+    i = data.find(b"/Creator")  # in the document's /Info, which the seal covers
+    assert 0 < i < data.find(b"/ByteRange")
     data[i + 1] ^= 1
     bad = tmp_path / "bad.pdf"
     bad.write_bytes(bytes(data))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -11,13 +12,15 @@ from pathlib import Path
 import pytest
 
 from yiyin.config import Settings
-from yiyin.errors import AuthorityError, InvalidData
+from yiyin.errors import AuthorityError, ConfigurationError, InvalidData
 from yiyin.registry import catalog, log
+from yiyin.registry.models import Seal
 from yiyin.service.app import APPROVAL_SEAL, App
 from yiyin.service.pipeline import Issuer, IssueRequest
 from yiyin.service.samples import resolve_dates
 from yiyin.service.seals import add_seal, list_seals, revoke_seal, rotate_seal
 from yiyin.service.verify import verify_pdf
+from yiyin.signing.appearance import standard_diameter_mm
 from yiyin.signing.devpki import DevPKI, SealIdentity, write_pkcs12
 from yiyin.signing.keystore import load_pkcs12
 from yiyin.signing.pades import PadesLevel, SealPlacement, SealRequest, Sealer
@@ -59,7 +62,7 @@ def test_revoked_seal_cannot_seal_but_what_it_sealed_before_stays_valid(own_app:
     report = verify_pdf(app, before.path.read_bytes())
     assert report.valid, report.to_json()  # proven sealed (timestamp) before the revocation
 
-    with pytest.raises(AuthorityError, match="no registered 行政审批专用章 in force"):
+    with pytest.raises(AuthorityError, match="没有在有效期内的已登记行政审批专用章"):
         Issuer(app).issue(licence_request())
 
     # a document sealed with the revoked key now is rejected even if someone has the key
@@ -229,3 +232,31 @@ def test_a_seal_verified_long_after_sealing_with_a_newer_crl(app: App, demo) -> 
     der = crl.public_bytes(serialization.Encoding.DER)
     result = validate_pdf(demo.licence.path.read_bytes(), app.trust_roots(), [der])
     assert result.ok, [s.problems for s in result.signatures]
+
+
+@pytest.mark.parametrize(("code", "name", "mm"), [
+    ("210321", "台安县行政审批局", 42), ("210321", "台安县人民政府", 45), ("210300", "鞍山市人民政府", 45),
+    ("210300", "鞍山市行政审批局", 42), ("210000", "辽宁省人民政府", 50), ("210000", "辽宁省市场监督管理局", 45),
+    ("210321100", "台安镇人民政府", 42), ("210302", "鞍山市铁东区人民政府", 45),
+])
+def test_standard_seal_diameter_by_the_organs_level(code: str, name: str, mm: int) -> None:
+    assert standard_diameter_mm(code, name) == mm
+
+
+def test_a_seal_registered_without_a_size_gets_its_organs_standard_size(own_app: App) -> None:
+    app = own_app
+    with app.db.transaction() as s:
+        catalog.upsert_organ(s, {"id": "taian-gov", "name": "台安县人民政府", "uscc": "11210321001234567X",
+                                 "division_code": "210321", "province": "辽宁省", "city": "鞍山市", "county": "台安县",
+                                 "short_name": "台政"})
+    view = add_seal(app, "taian-gov", "公章", "custodian")
+    with app.db.session() as s:
+        seal = s.get(Seal, view.id)
+        assert seal.diameter_mm == 45
+        sealer = app.sealer(seal, "台安县人民政府")
+    pdf, placement = attacks.unsealed_licence(app, licence_request().data)
+    sealed = sealer.seal(pdf, placement, SealRequest(reason="x", location="x", signer_name="x"))
+    x0, _, x1, _ = (float(v) for v in re.search(rb"/Rect\[([\d. ]+)\]", sealed[len(pdf):])[1].split())
+    assert x1 - x0 == pytest.approx(45 * 72 / 25.4, abs=0.01)  # the picture drawn at 45 mm
+    with pytest.raises(ConfigurationError, match="division code"):
+        standard_diameter_mm("21", "台安县人民政府")

@@ -196,16 +196,16 @@ def test_long_content_wraps_and_continues_never_clips(app: App, type_id: str, tm
 BAD = [
     ("decision_refuse", {"court": "台安县法院", "reconsideration_body": "鞍山市市场监督管理局", "applicant_code": "210321198503140625"},
      {"court", "reconsideration_body", "applicant_code"}),
-    ("notice_acceptance", {"promised_days": 30, "statutory_days": 20}, {"(data)"}),
-    ("notice_rejection", {"competent_body": None}, {"(data)"}),
+    ("notice_acceptance", {"promised_days": 30, "statutory_days": 20}, {"promised_days"}),
+    ("notice_rejection", {"competent_body": None}, {"competent_body"}),
     ("notice_correction", {"missing": [], "phone": "call me"}, {"missing", "phone"}),
     ("receipt_service", {"method": "微信送达", "servers": []}, {"method", "servers"}),
-    ("licence_travel_agency", {"deposit": 140}, {"(data)"}),
-    ("licence_road_transport", {"valid_until": "2028-11-21"}, {"(data)"}),
+    ("licence_travel_agency", {"deposit": 140}, {"deposit"}),
+    ("licence_road_transport", {"valid_until": "2028-11-21"}, {"valid_until"}),
     ("licence_hazchem", {"valid_until": "2030-11-21", "uscc": "91210321MA0WHP218D"}, {"uscc"}),
-    ("licence_medical_institution", {"registration_number": "MA0YUN151210321" + "11A1001"}, {"(data)"}),
+    ("licence_medical_institution", {"registration_number": "MA0YUN151210321" + "11A1001"}, {"registration_number"}),
     ("licence_printing", {"business_scope": ["出版物印刷"], "copies": 0}, {"business_scope", "copies"}),
-    ("agreement_delegation", {"valid_until": "2026-01-01"}, {"(data)"}),
+    ("agreement_delegation", {"valid_until": "2026-01-01"}, {"valid_until"}),
 ]
 
 
@@ -219,14 +219,14 @@ def test_bad_data_names_every_offending_field(app: App, type_id: str, changes: d
 
 def test_validity_and_roles_follow_each_kinds_rules(app: App) -> None:
     cases = [
-        ("licence_road_transport", {"valid_until": "2028-11-21"}, "at least 4 years"),
-        ("licence_road_transport", {"business_scope": ["经营性道路危险货物运输（3类）"], "vehicles": 3}, "at least 5"),
-        ("licence_hazchem", {"valid_until": "2030-11-23"}, "at most 3 years"),
-        ("licence_hazchem", {"business_mode": "零售（不带储存）"}, "not printed for 零售（不带储存）"),
-        ("licence_medical_institution", {"beds": 40}, "at most 5 years"),
-        ("licence_travel_agency", {"business_scope": ["国内旅游业务", "入境旅游业务", "出境旅游业务"]}, "must be 140 万元"),
-        ("notice_rejection", {"competent_body": None}, "must be named"),
-        ("agreement_delegation", {"parties": list(reversed(sample("agreement_delegation")["parties"]))}, "委托机关, then the 受委托机关"),
+        ("licence_road_transport", {"valid_until": "2028-11-21"}, "至少为 valid_from（有效期自）后 4 年"),
+        ("licence_road_transport", {"business_scope": ["经营性道路危险货物运输（3类）"], "vehicles": 3}, "至少 5 辆"),
+        ("licence_hazchem", {"valid_until": "2030-11-23"}, "最长为 valid_from（有效期自）后 3 年"),
+        ("licence_hazchem", {"business_mode": "零售（不带储存）"}, "经营方式为零售（不带储存）的，证上不载储存设施地址"),
+        ("licence_medical_institution", {"beds": 40}, "后 5 年"),
+        ("licence_travel_agency", {"business_scope": ["国内旅游业务", "入境旅游业务", "出境旅游业务"]}, "应为 140 万元"),
+        ("notice_rejection", {"competent_body": None}, "请填写该机关"),
+        ("agreement_delegation", {"parties": list(reversed(sample("agreement_delegation")["parties"]))}, "应依次为委托机关、受委托机关"),
     ]
     for type_id, changes, message in cases:
         with pytest.raises(InvalidData, match=re.escape(message)):

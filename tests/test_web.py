@@ -217,6 +217,9 @@ def test_upload_gives_the_full_report_and_the_registry_match(client: TestClient,
     assert 'data-answer="intact" data-result="yes"' in page.text and not any(p in page.text for p in PEOPLE)
     page = client.post("/v/pdf", files={"file": ("l.pdf", bytes(tampered), "application/pdf")})
     assert "verdict-bad" in page.text and 'data-answer="intact" data-result="no"' in page.text
+    # what went wrong, in Chinese, with the ETSI verdict; not the English strings of the JSON report
+    assert "文件字节与印章不符（盖章后被改动）" in page.text and "TOTAL_FAILED/HASH_FAILURE" in page.text
+    assert 'data-code="DIGEST_MISMATCH"' in page.text and "changed after sealing" not in page.text
 
 
 def test_upload_errors(app: App, client: TestClient) -> None:
@@ -240,7 +243,7 @@ def test_lookups_are_rate_limited_per_client(app: App) -> None:
              for i in range(5)]
     assert codes == [404, 404, 404, 429, 429]
     limited = client.get("/api/v1/verify", params={"n": "X", "c": "0000-0000-0000-0000"})
-    assert limited.json()["error"] == {"code": "rate_limited", "message": "查询过于频繁，请稍后再试。"}
+    assert limited.json()["error"] == {"code": "rate_limited", "message": "查询过于频繁，请稍后再试。", "fields": []}
     assert int(limited.headers["retry-after"]) >= 1
     page = client.get("/v", params={"n": "X", "c": "0000-0000-0000-0000"})
     assert page.status_code == 429 and "查询过于频繁" in page.text

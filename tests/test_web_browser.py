@@ -19,6 +19,7 @@ import pytest
 from yiyin.service.app import App
 from yiyin.service.lifecycle import act
 
+from .cdp import with_cjk_fonts
 from .test_web import PEOPLE, issue, qr_query
 
 SIZES = {"phone": (390, 844), "desktop": (1280, 900)}
@@ -51,20 +52,21 @@ def _png_size(path: Path) -> tuple[int, int]:
 class Browser:
     def __init__(self, exe: str, profile: Path, shots: Path) -> None:
         self.exe, self.shots = exe, shots
+        self.env = with_cjk_fonts(profile)  # or the screenshots show boxes on a machine without CJK fonts
         self.flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                       "--disable-background-networking", "--disable-component-update", "--disable-sync",
                       "--hide-scrollbars", f"--user-data-dir={profile}"]
 
     def dom(self, url: str, size: tuple[int, int] = SIZES["phone"]) -> str:
         out = subprocess.run([self.exe, *self.flags, f"--window-size={size[0]},{size[1]}", "--dump-dom", url],
-                             capture_output=True, text=True, timeout=90)
+                             capture_output=True, text=True, timeout=90, env=self.env)
         assert out.stdout.strip(), out.stderr[-2000:]
         return out.stdout
 
     def screenshot(self, name: str, url: str, size: tuple[int, int]) -> Path:
         shot = self.shots / f"{name}.png"
         subprocess.run([self.exe, *self.flags, f"--window-size={size[0]},{size[1]}", f"--screenshot={shot}", url],
-                       capture_output=True, timeout=90)
+                       capture_output=True, timeout=90, env=self.env)
         assert shot.exists() and shot.stat().st_size > 5_000, f"no screenshot of {url}"
         assert _png_size(shot) == size
         if os.environ.get("YIYIN_SCREENSHOTS"):

@@ -52,14 +52,14 @@ def upsert_item(session: Session, spec: dict[str, Any]) -> Item:
 def get_organ(session: Session, organ_id: str) -> Organ:
     organ = session.get(Organ, organ_id)
     if organ is None:
-        raise NotFound(f"organ {organ_id!r} is not registered")
+        raise NotFound(f"机关 {organ_id} 未登记（organs.json 或 yiyin catalog）")
     return organ
 
 
 def get_item(session: Session, code: str) -> Item:
     item = session.get(Item, code)
     if item is None:
-        raise NotFound(f"approval item {code!r} is not in the catalogue")
+        raise NotFound(f"审批事项目录中没有事项编码 {code}；请核对编码，或由管理员导入目录")
     return item
 
 
@@ -88,7 +88,7 @@ def issuing_organ(session: Session, item: Item, on: date) -> Organ:
 
 def _agreement_in_force(session: Session, item: Item, on: date) -> Delegation:
     if item.mode == "transferred":
-        raise AuthorityError(f"item {item.code}（{item.name}） is the bureau's own; it has no delegation agreement")
+        raise AuthorityError(f"事项 {item.code}（{item.name}）为本局划转事项，没有委托协议")
     if item.mode == "delegated":
         agreement = session.execute(
             select(Delegation).where(
@@ -99,9 +99,9 @@ def _agreement_in_force(session: Session, item: Item, on: date) -> Delegation:
             )
         ).scalars().first()
         if agreement is None:
-            raise AuthorityError(f"item {item.code}（{item.name}） is delegated, and no delegation agreement is in force on {on.isoformat()}; issuing is refused")
+            raise AuthorityError(f"事项 {item.code}（{item.name}）为委托事项，{on.isoformat()} 没有生效的委托协议（no delegation agreement is in force on {on.isoformat()}），不能签发")
         return agreement
-    raise AuthorityError(f"item {item.code}（{item.name}） has unknown mode {item.mode!r}")
+    raise AuthorityError(f"事项 {item.code}（{item.name}）的实施方式“{item.mode}”无法识别（应为 transferred 或 delegated）")
 
 
 def add_delegation(session: Session, spec: dict[str, Any]) -> Delegation:
@@ -109,7 +109,7 @@ def add_delegation(session: Session, spec: dict[str, Any]) -> Delegation:
                             agent_organ_id=spec["agent_organ_id"], agreement_ref=spec["agreement_ref"],
                             valid_from=date.fromisoformat(spec["valid_from"]), valid_until=date.fromisoformat(spec["valid_until"]))
     if delegation.valid_until < delegation.valid_from:
-        raise AuthorityError(f"delegation {delegation.agreement_ref}: valid_until is before valid_from")
+        raise AuthorityError(f"委托协议 {delegation.agreement_ref}：委托期限止日早于起日")
     session.add(delegation)
     session.flush()
     return delegation
@@ -150,7 +150,7 @@ def active_seal(session: Session, organ_id: str, purpose: str, at: datetime) -> 
     for seal in seals:
         if aware(seal.valid_from) <= at <= aware(seal.valid_until):
             return seal
-    raise AuthorityError(f"organ {organ_id!r} has no registered {purpose} in force at {at.isoformat(timespec='seconds')}; the seal custodian must register one")
+    raise AuthorityError(f"机关 {organ_id} 在 {at.isoformat(timespec='seconds')} 没有在有效期内的已登记{purpose}；请印章管理员登记")
 
 
 def seal_by_fingerprint(session: Session, fingerprint: str) -> Seal | None:

@@ -135,11 +135,11 @@ def successor_allowed(session: Session, predecessor: Document) -> LicenceRecord:
 
     rec = session.get(LicenceRecord, predecessor.id)
     if rec is None:
-        raise AuthorityError(f"{predecessor.number} is not a licence; only a licence has versions")
+        raise AuthorityError(f"{predecessor.number} 不是证照，只有证照才能变更或延续")
     events = history(session, predecessor.id)
     current = events[-1].status if events else "有效"
     if current not in ("有效", "暂扣"):
-        raise AuthorityError(f"{predecessor.number} is {current}; a licence that has ended cannot be amended or renewed")
+        raise AuthorityError(f"证照 {predecessor.number} 当前为“{current}”，已终止的证照不能变更或延续")
     return rec
 
 
@@ -177,7 +177,7 @@ def record_for(session: Session, doc: Document) -> LicenceRecord | None:
     succession = _pending.get()
     if item is None or item.licence_type != doc.doc_type:
         if succession is not None:
-            raise AuthorityError(f"{doc.doc_type} is not a licence type; only a licence can be amended or renewed")
+            raise AuthorityError(f"{doc.doc_type} 不是证照类型，只有证照才能变更或延续")
         return None
     organ = session.get(Organ, doc.organ_id)
     assert organ is not None
@@ -188,10 +188,10 @@ def record_for(session: Session, doc: Document) -> LicenceRecord | None:
 
         old = by_number_for_act(session, succession.predecessor_number)
         if old is None:
-            raise NotFound(f"no document numbered {succession.predecessor_number}")
+            raise NotFound(f"没有编号为 {succession.predecessor_number} 的文书")
         prev = successor_allowed(session, old)
         if (prev.type_code, prev.organ_code) != (tcode, organ.uscc):
-            raise AuthorityError(f"{old.number} is a {prev.licence_name} of {prev.organ_name}; a new version must be the same licence of the same organ")
+            raise AuthorityError(f"{old.number} 是{prev.organ_name}的{prev.licence_name}；新版本须为同一机关的同一种证照")
         lid = identifier_of(prev).next_version()
         predecessor_id, act = old.id, succession.act
     else:

@@ -52,7 +52,7 @@ def allocate(session: Session, organ_id: str, doc_type: str, when: date) -> Allo
     """Take the next number; the caller's transaction must commit it before issuing."""
     rule = session.get(NumberingRule, (organ_id, doc_type))
     if rule is None:
-        raise NotFound(f"no numbering rule for organ {organ_id!r} and document type {doc_type!r}; add one to the organ's numbering")
+        raise NotFound(f"机关 {organ_id} 没有文书类型 {doc_type} 的编号规则；请在该机关的 numbering 中添加")
     period = period_of(rule.pattern, when)
     key = (NumberCounter.organ_id == organ_id, NumberCounter.doc_type == doc_type, NumberCounter.period == period)
     seq = session.execute(

@@ -70,7 +70,7 @@ def place_of(session: Session, document_id: str) -> StatusListEntry:
 
 def _bits(session: Session, list_id: int, purpose: str) -> bytearray:
     if purpose not in PURPOSES:
-        raise NotFound(f"no status list for purpose {purpose!r} (revocation or suspension)")
+        raise NotFound(f"没有用途为“{purpose}”的状态列表；用途为 revocation（撤销）或 suspension（暂扣）")
     flagged = REVOKED if purpose == "revocation" else SUSPENDED
     latest: dict[int, str] = {}
     rows = session.execute(select(StatusListEntry.idx, StatusEvent.status)

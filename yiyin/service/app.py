@@ -7,6 +7,7 @@ development PKI (root CA and one seal per registered seal of the bureau).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date, datetime, timezone
@@ -28,7 +29,7 @@ from yiyin.registry.models import Delegation, Item, Organ, Seal
 from yiyin.service import catalogue
 from yiyin.service.samples import load_json, samples_dir
 from yiyin.service.storage import DocumentStore
-from yiyin.signing.appearance import SealAppearanceSpec, appearance_file
+from yiyin.signing.appearance import SealAppearanceSpec, appearance_file, standard_diameter_mm
 from yiyin.signing.devpki import DevPKI, SealIdentity, write_pkcs12
 from yiyin.signing.keystore import cert_fingerprint, load_pkcs12
 from yiyin.signing.pades import RevocationMaterial, Sealer
@@ -51,6 +52,8 @@ class App:
     _sealers: dict[int, Sealer]
     _lock: threading.Lock
     _crl_cache: dict = field(default_factory=dict)
+    #: the time acts are recorded at (UTC); an exercise of the bureau's calendar may set another
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc), repr=False)
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> "App":
@@ -97,7 +100,8 @@ class App:
                     exists = s.execute(select(Seal).where(Seal.organ_id == organ.id, Seal.purpose == seal_spec["purpose"],
                                                           Seal.revoked_at.is_(None))).first()
                     if not exists:
-                        self.create_dev_seal(s, organ, seal_spec["purpose"], int(seal_spec.get("diameter_mm", 42)))
+                        diameter = int(seal_spec.get("diameter_mm") or standard_diameter_mm(organ.division_code, organ.name))
+                        self.create_dev_seal(s, organ, seal_spec["purpose"], diameter)
         return str(organs_file["bureau"])
 
     @cached_property
@@ -209,7 +213,8 @@ class App:
             return sealer
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        """Now, in UTC: every time yiyin stores is UTC, on PostgreSQL and SQLite alike."""
+        return self.clock()
 
     def today(self) -> date:
         """The bureau's date now (Beijing), which papers carry and numbering years follow."""

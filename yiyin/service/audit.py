@@ -68,11 +68,13 @@ def _entry_json(e: AuditEntry) -> dict[str, Any]:
             "prev_hash": e.prev_hash, "hash": e.hash}
 
 
-def entries(app: App, limit: int | None = None, actor: str | None = None) -> list[dict[str, Any]]:
+def entries(app: App, limit: int | None = None, actor: str | None = None, outcome: str | None = None) -> list[dict[str, Any]]:
     with app.db.session() as s:
         q = select(AuditEntry).order_by(AuditEntry.seq.desc())
         if actor:
             q = q.where(AuditEntry.actor == actor)
+        if outcome:
+            q = q.where(AuditEntry.outcome == outcome)
         if limit:
             q = q.limit(limit)
         return [_entry_json(e) for e in s.execute(q).scalars()]

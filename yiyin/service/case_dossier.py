@@ -9,9 +9,8 @@ files them, and the case's real steps as its process history.
     委托（划转）协议    the agreements under which the bureau holds the case's items
     送达回证           as sealed
 
-Every date is the bureau's (Beijing) date. The case tables hold the bureau's wall-clock time
-(the service writes them in that zone; SQLite keeps it without the zone, PostgreSQL with it),
-while the document registry holds UTC: both are brought to Beijing time here.
+Every date is the bureau's (Beijing) date: the case tables and the registry hold instants (UTC;
+SQLite keeps them without a zone), brought to Beijing time here.
 """
 
 from __future__ import annotations
@@ -53,13 +52,11 @@ _NOTICES = {"notice_correction", "notice_acceptance", "notice_rejection"}
 
 
 def bureau_time(dt: datetime) -> datetime:
-    """A case table's time in the bureau's zone (naive: the bureau's wall clock, as written)."""
-    return dt.replace(tzinfo=BUREAU_TIME) if dt.tzinfo is None else dt.astimezone(BUREAU_TIME)
-
-
-def registry_time(dt: datetime) -> datetime:
-    """A registry time (UTC; naive from SQLite) in the bureau's zone."""
+    """A stored time (UTC; naive from SQLite, which keeps no zone) in the bureau's zone."""
     return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).astimezone(BUREAU_TIME)
+
+
+registry_time = bureau_time
 
 
 def find_case(s: Session, case: str) -> Case | None:
@@ -275,6 +272,8 @@ class CaseDossierSource:
                 required.add(DocumentKind.inspection_record)
             if any(st.action == "deliver" for st in steps) and case_papers.available(app, "receipt_service"):
                 required.add(DocumentKind.delivery_receipt)
+        elif case_papers.available(app, "notice_rejection"):
+            required.add(DocumentKind.acceptance_notice)   # the 不予受理通知书
         if delegated:
             required.add(DocumentKind.delegation_agreement)
         settings = archive_settings(app)

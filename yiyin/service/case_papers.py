@@ -1,5 +1,7 @@
 """The papers a case's steps produce for the applicant and the archive: 补正材料通知书 when materials
-are missing (one notice listing all of them), 受理通知书 on acceptance, 送达回证 on delivery.
+are missing (one notice listing all of them), 受理通知书 on acceptance, 不予受理通知书 when the
+application is refused at intake (with the grounds, the reasons and the applicant's remedies),
+送达回证 on delivery.
 
 Each is sealed and numbered through the pipeline, like any document, as soon as its document type
 is in the template catalogue (and the organ has a numbering rule for it); until then the step
@@ -10,7 +12,7 @@ unavailable) never undoes the step: the failure is recorded as a step of its own
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -20,8 +22,9 @@ from yiyin.errors import YiyinError
 from yiyin.registry.cases import Case, CaseItem, CaseStep
 from yiyin.registry.models import Document, NumberingRule
 from yiyin.service.app import App
+from yiyin.service.samples import load_json, samples_dir
 from yiyin.service.staff import Principal
-from yiyin.service.workdays import LOCAL
+from yiyin.service.workdays import bureau_time
 
 #: the statutory limit where an item names none (行政许可法 第四十二条: twenty working days)
 STATUTORY_DAYS = 20
@@ -36,7 +39,7 @@ def service_phone() -> str:
 
 def _application(case: Case) -> dict[str, Any]:
     return {"applicant": case.applicant, "applicant_code": case.applicant_code,
-            "application_date": case.received_at.date().isoformat(), "item_name": case.title}
+            "application_date": bureau_time(case.received_at).date().isoformat(), "item_name": case.title}
 
 
 def correction(case: Case, who: Principal, missing: list[str]) -> tuple[str, dict[str, Any]]:
@@ -51,6 +54,39 @@ def acceptance(case: Case, who: Principal, materials: list[str], promised_days: 
     return ACCEPTANCE, {**_application(case), "materials": [{"name": m, "copies": 1, "form": "电子材料"} for m in materials],
                                  "statutory_days": max(STATUTORY_DAYS, promised_days), "promised_days": promised_days,
                                  "handler": who.display_name, "phone": service_phone()}
+
+
+REJECTION = "notice_rejection"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an application is not accepted (行政许可法 第三十二条第一款第（一）、（二）项, 第七十八条)."""
+
+    grounds: str                    # 依法不需要取得行政许可 | 不属于本机关职权范围 | 隐瞒有关情况或者提供虚假材料
+    reasons: str                    # the 审查意见 the applicant reads
+    competent_body: str = ""        # where to apply instead, when the matter is not the bureau's
+    one_year_bar: bool = False      # false materials for a matter of public safety, health or life
+    reconsideration_body: str = ""  # the remedies; by default the bureau's (organs.json "remedies")
+    court: str = ""
+
+
+def remedies(app: App) -> dict[str, str]:
+    """The 行政复议机关 and the court the bureau's adverse acts name (organs.json, the bureau's
+    "remedies"): the county government reviews its departments' acts (行政复议法 第二十四条); the
+    court depends on where the province concentrates administrative cases, so it is configured."""
+    organs = load_json(samples_dir() / "organs.json")["organs"]
+    spec = next((o for o in organs if o["id"] == app.bureau_id), {})
+    return {k: str(v) for k, v in spec.get("remedies", {}).items() if k in ("reconsideration_body", "court")}
+
+
+def rejection(app: App, case: Case, refusal: Refusal) -> tuple[str, dict[str, Any]]:
+    data: dict[str, Any] = {**_application(case), **remedies(app), "grounds": refusal.grounds, "reasons": refusal.reasons,
+                            "one_year_bar": refusal.one_year_bar}
+    if refusal.competent_body.strip():
+        data["competent_body"] = refusal.competent_body
+    data.update({k: v for k, v in (("reconsideration_body", refusal.reconsideration_body), ("court", refusal.court)) if v.strip()})
+    return REJECTION, data
 
 
 def delivery(case: Case, who: Principal, method: str, documents: list[Document], recipient: str) -> tuple[str, dict[str, Any]]:
@@ -84,14 +120,14 @@ def issue(app: App, who: Principal, case_id: int, paper: tuple[str, dict[str, An
         ref = case.ref
 
     def linked(session: Session, doc: Document) -> None:
-        session.add(CaseStep(case_id=case_id, action="paper", actor=who.username, at=datetime.now(LOCAL),
+        session.add(CaseStep(case_id=case_id, action="paper", actor=who.username, at=app.now(),
                              detail={"doc_type": doc_type, "title": doc.title, "number": doc.number, "document_id": doc.id}))
 
     try:
         return Issuer(app).issue(IssueRequest(doc_type, data, first, ref, actor=who.username,
-                                              issue_date=datetime.now(LOCAL).date(), on_record=linked)).number
+                                              issue_date=app.today(), on_record=linked)).number
     except YiyinError as exc:
         with app.db.transaction() as s:
-            s.add(CaseStep(case_id=case_id, action="paper_failed", actor=who.username, at=datetime.now(LOCAL),
+            s.add(CaseStep(case_id=case_id, action="paper_failed", actor=who.username, at=app.now(),
                            detail={"doc_type": doc_type, "error": exc.message[:500]}))
         return None

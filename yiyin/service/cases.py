@@ -14,8 +14,10 @@ Intake, approval and issuance are kept apart (接件、审批、发证三分离)
 a case may not decide its items, and whoever decided an item may not issue the case. A small
 county may waive a rule in ``YIYIN_SEPARATION_WAIVERS``; each waived act is then audited as such.
 
-Time limits run in working days from acceptance (see workdays.py). Every act writes a case step
-(who, when, what) and an audit entry in the same transaction; every refusal is audited.
+Time limits run in working days from the bureau's (Beijing) date of acceptance (see workdays.py).
+Every act writes a case step (who, when, what) and an audit entry in the same transaction; every
+refusal is audited. Times are stored in UTC, one instant per act (``App.now``), and shown in
+Beijing time.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ from yiyin.registry.staff import lock_trail
 from yiyin.service import audit, case_papers
 from yiyin.service.app import App
 from yiyin.service.staff import Principal
-from yiyin.service.workdays import LOCAL, Deadline, WorkCalendar, deadline
+from yiyin.service.workdays import Deadline, WorkCalendar, bureau_time, deadline
+from yiyin.templates.fields import holder_code_problem
 
 MAX_MATERIAL = 20 * 1024 * 1024
 MATERIAL_TYPES = {"application/pdf", "image/jpeg", "image/png", "image/tiff"}
@@ -67,10 +70,6 @@ GRANT_DECISION = "decision_grant"
 REFUSE_DECISION = "decision_refuse"
 
 
-def today() -> date:
-    return datetime.now(LOCAL).date()
-
-
 def waivers() -> set[str]:
     raw = os.environ.get("YIYIN_SEPARATION_WAIVERS", "").strip()
     if raw in ("all", "*"):
@@ -88,6 +87,7 @@ def _act(app: App, who: Principal, action: str, target: str) -> Iterator[Session
         # the trail's lock first, then rows: the same order as an issuance that records a case
         # step, so two acts on one case wait for each other instead of deadlocking
         lock_trail(s)
+        s.info["now"] = app.now()
         yield s
 
 
@@ -108,10 +108,14 @@ def _item(s: Session, case_item_id: int) -> tuple[CaseItem, Case]:
 
 def _step(s: Session, who: Principal, case: Case, action: str, detail: dict[str, Any] | None = None,
           case_item: CaseItem | None = None) -> None:
-    now = datetime.now(LOCAL)
     s.add(CaseStep(case_id=case.id, case_item_id=case_item.id if case_item else None, action=action,
-                   actor=who.username, at=now, detail=detail or {}))
+                   actor=who.username, at=_now(s), detail=detail or {}))
     audit.record(s, who.username, f"case.{action}", case.ref, {"case_item": case_item.item_code if case_item else None, **(detail or {})})
+
+
+def _now(s: Session) -> datetime:
+    """The instant of the act ``s`` carries out (UTC), set when the act began."""
+    return s.info["now"]
 
 
 def _status(case: Case, *allowed: str) -> None:
@@ -178,6 +182,9 @@ def open_case(app: App, who: Principal, a: Application) -> int:
             problems.append(FieldProblem("applicant", "required", "请填写申请人名称"))
         if not a.applicant_code.strip():
             problems.append(FieldProblem("applicant_code", "required", "请填写统一社会信用代码或身份证号码"))
+        elif wrong := holder_code_problem(a.applicant_code.strip().upper()):
+            # caught at the window: every paper of the case carries the code
+            problems.append(FieldProblem("applicant_code", "check_code", wrong))
         if bool(a.matter_id) == bool(a.item_code):
             problems.append(FieldProblem("matter_id", "one_of", "请选择一件事（matter_id）或单个审批事项（item_code），二者选一"))
         if a.delivery not in ("window", "post"):
@@ -203,8 +210,8 @@ def open_case(app: App, who: Principal, a: Application) -> int:
         else:
             item = catalog.get_item(s, a.item_code)
             codes, title, lead = [item.code], item.name, item.section
-        now = datetime.now(LOCAL)
-        case = Case(ref=_next_ref(s, app, now.date()), title=title, matter_id=a.matter_id or None, stage=a.stage,
+        now = _now(s)
+        case = Case(ref=_next_ref(s, app, bureau_time(now).date()), title=title, matter_id=a.matter_id or None, stage=a.stage,
                     lead_section=lead, applicant=a.applicant.strip(), applicant_code=a.applicant_code.strip().upper(),
                     contact=a.contact.strip(), phone=a.phone.strip(), delivery=a.delivery, post_address=a.post_address.strip(),
                     status="收件", received_at=now, received_by=who.username)
@@ -255,7 +262,7 @@ def add_material(app: App, who: Principal, case_id: int, name: str, filename: st
         try:
             m = CaseMaterial(case_id=case.id, name=name.strip(), filename=filename[:200], content_type=content_type,
                              sha256=hashlib.sha256(data).hexdigest(), size=len(data), storage_key=key,
-                             received_by=who.username, received_at=datetime.now(LOCAL))
+                             received_by=who.username, received_at=_now(s))
             s.add(m)
             s.flush()
             _step(s, who, case, "material", {"name": m.name, "filename": m.filename, "sha256": m.sha256})
@@ -295,11 +302,11 @@ def accept(app: App, who: Principal, case_id: int, calendar: WorkCalendar | None
         case = _case(s, case_id)
         _section_member(who, case.lead_section, "reviewer", "lead")
         _status(case, "待受理")
-        now = datetime.now(LOCAL)
+        now = _now(s)
         dues = []
         for ci in s.execute(select(CaseItem).where(CaseItem.case_id == case.id)).scalars():
             item = catalog.get_item(s, ci.item_code)
-            ci.due_date = calendar.add(now.date(), item.time_limit_days)
+            ci.due_date = calendar.add(bureau_time(now).date(), item.time_limit_days)
             ci.status = "待审"
             dues.append(ci.due_date)
         case.status, case.accepted_at, case.accepted_by, case.due_date = "审批中", now, who.username, max(dues)
@@ -311,17 +318,33 @@ def accept(app: App, who: Principal, case_id: int, calendar: WorkCalendar | None
     case_papers.issue(app, who, case_id, case_papers.acceptance(case, who, received or [case.title], promised))
 
 
-def refuse_acceptance(app: App, who: Principal, case_id: int, reason: str) -> None:
-    """不予受理, with the reason."""
+def refuse_acceptance(app: App, who: Principal, case_id: int, refusal: case_papers.Refusal) -> str | None:
+    """不予受理: the case is closed, and the applicant gets a sealed 不予受理通知书 with the grounds, the
+    reasons and the remedies. The notice's data is checked before anything changes, so a refusal
+    never stands without its notice for want of a field; the notice's number is returned."""
+    from yiyin.templates.catalog import document_type
+
+    def allowed(case: Case) -> None:
+        _section_member(who, case.lead_section, "reviewer", "lead")
+        _status(case, "收件", "补正", "待受理")
+
     with audit.attempt(app, who.username, "case.refuse", str(case_id)):
-        if not reason.strip():
-            raise InvalidData([FieldProblem("reason", "required", "请写明不予受理的理由")], "不予受理")
+        with app.db.session() as s:
+            case = _case(s, case_id, lock=False)
+            allowed(case)
+            paper = case_papers.rejection(app, case, refusal)
+        if not refusal.reasons.strip():
+            raise InvalidData([FieldProblem("reasons", "required", "请写明不予受理的审查意见（告知申请人的具体理由）")], "不予受理")
+        app.renderer.validate(document_type(paper[0]), paper[1])
     with _act(app, who, "refuse", str(case_id)) as s:
         case = _case(s, case_id)
-        _section_member(who, case.lead_section, "reviewer", "lead")
-        _status(case, "待受理", "补正")
-        case.status, case.closed_at = "不予受理", datetime.now(LOCAL)
-        _step(s, who, case, "refuse", {"reason": reason.strip()})
+        allowed(case)  # again, under the lock: another act may have come first
+        case.status, case.closed_at = "不予受理", _now(s)
+        for ci in s.execute(select(CaseItem).where(CaseItem.case_id == case.id)).scalars():
+            ci.status = "不予受理"
+        _step(s, who, case, "refuse", {"grounds": refusal.grounds, "reasons": refusal.reasons.strip(),
+                                       "competent_body": refusal.competent_body.strip()})
+    return case_papers.issue(app, who, case_id, paper)
 
 
 # -- parallel review -----------------------------------------------------------------------------
@@ -396,7 +419,7 @@ def save_draft(app: App, who: Principal, case_item_id: int, doc_type: str, data:
             raise InvalidData([FieldProblem("doc_type", "for_item", f"{dt.title}不是该事项的审批结果文书")], "文书草稿")
         draft = s.execute(select(DocumentDraft).where(DocumentDraft.case_item_id == ci.id, DocumentDraft.doc_type == doc_type)).scalar_one_or_none()
         draft = draft or DocumentDraft(case_item_id=ci.id, doc_type=doc_type)
-        draft.data, draft.updated_by, draft.updated_at = model.model_dump(mode="json"), who.username, datetime.now(LOCAL)
+        draft.data, draft.updated_by, draft.updated_at = model.model_dump(mode="json"), who.username, _now(s)
         s.add(draft)
         _step(s, who, case, "draft", {"doc_type": doc_type}, ci)
 
@@ -420,7 +443,7 @@ def decide(app: App, who: Principal, case_item_id: int, decision: str, reason: s
         if missing:
             raise InvalidData([FieldProblem("drafts", "required", f"尚未起草：{'、'.join(_title(t) for t in missing)}")], "审批决定")
         ci.status, ci.decision, ci.decision_reason = decision, decision, reason.strip()
-        ci.decided_by, ci.decided_at = who.username, datetime.now(LOCAL)
+        ci.decided_by, ci.decided_at = who.username, _now(s)
         _step(s, who, case, "decide", {"decision": decision, "reason": reason.strip()}, ci)
         open_items = s.execute(select(func.count()).select_from(CaseItem).where(
             CaseItem.case_id == case.id, CaseItem.status.not_in(DECISIONS))).scalar_one()
@@ -482,10 +505,11 @@ def issue(app: App, who: Principal, case_id: int) -> IssueOutcome:
                 raise WorkflowError("该文书已由另一次签发完成")
         try:
             issued = issuer.issue(IssueRequest(doc_type=doc_type, data=data, item_code=item_code, case_ref=ref,
-                                               actor=who.username, issue_date=today(), on_record=link))
+                                               actor=who.username, issue_date=app.today(), on_record=link))
         except YiyinError as exc:
             outcome.failed = exc.message
             with app.db.transaction() as s:
+                s.info["now"] = app.now()
                 case = _case(s, case_id)
                 _step(s, who, case, "issue_interrupted", {"issued": outcome.already + outcome.issued, "error": exc.message[:500]})
             raise WorkflowError(f"签发中断：{exc.message}。已签发的 {len(outcome.already) + len(outcome.issued)} 份文书有效；"
@@ -562,7 +586,7 @@ def archive(app: App, who: Principal, case_id: int) -> None:
         who.require("archivist")
         case = _case(s, case_id)
         _status(case, "已送达", "不予受理")
-        case.status, case.closed_at = "已归档", case.closed_at or datetime.now(LOCAL)
+        case.status, case.closed_at = "已归档", case.closed_at or _now(s)
         _step(s, who, case, "archive", {})
 
 
@@ -592,7 +616,7 @@ class CaseRow:
 
 def case_rows(app: App, status: str = "", section: str = "", flagged: bool = False, limit: int = 200) -> list[CaseRow]:
     calendar = WorkCalendar.load(app.settings.home)
-    now = today()
+    now = app.today()
     with app.db.session() as s:
         q = select(Case).order_by(Case.due_date.is_(None), Case.due_date, Case.id.desc()).limit(limit)
         if status:
@@ -604,13 +628,13 @@ def case_rows(app: App, status: str = "", section: str = "", flagged: bool = Fal
             d = deadline(calendar, c.due_date, now, c.status in FINISHED) if c.due_date else None
             if flagged and not (d and d.state in ("临期", "超期")):
                 continue
-            rows.append(CaseRow(c.id, c.ref, c.title, c.applicant, c.status, c.lead_section, c.received_at, d))
+            rows.append(CaseRow(c.id, c.ref, c.title, c.applicant, c.status, c.lead_section, bureau_time(c.received_at), d))
         return rows
 
 
 def case_detail(app: App, case_id: int) -> dict[str, Any]:
     calendar = WorkCalendar.load(app.settings.home)
-    now = today()
+    now = app.today()
     with app.db.session() as s:
         case = _case(s, case_id, lock=False)
         items = []
@@ -628,10 +652,10 @@ def case_detail(app: App, case_id: int) -> dict[str, Any]:
                             "document": _doc_json(s.get(Document, d.document_id)) if d.document_id else None} for d in drafts],
             })
         materials = [{"id": m.id, "name": m.name, "filename": m.filename, "size": m.size, "sha256": m.sha256,
-                      "content_type": m.content_type, "received_by": m.received_by, "received_at": m.received_at.isoformat()}
+                      "content_type": m.content_type, "received_by": m.received_by, "received_at": bureau_time(m.received_at).isoformat()}
                      for m in s.execute(select(CaseMaterial).where(CaseMaterial.case_id == case.id).order_by(CaseMaterial.id)).scalars()]
         have = {m["name"] for m in materials}
-        steps = [{"action": st.action, "actor": st.actor, "at": st.at.isoformat(), "detail": st.detail,
+        steps = [{"action": st.action, "actor": st.actor, "at": bureau_time(st.at).isoformat(), "detail": st.detail,
                   "case_item_id": st.case_item_id}
                  for st in s.execute(select(CaseStep).where(CaseStep.case_id == case.id).order_by(CaseStep.id)).scalars()]
         documents = [_doc_json(d) for d in s.execute(select(Document).where(Document.case_ref == case.ref).order_by(Document.issued_at)).scalars()]
@@ -640,8 +664,8 @@ def case_detail(app: App, case_id: int) -> dict[str, Any]:
             "id": case.id, "ref": case.ref, "title": case.title, "matter_id": case.matter_id, "stage": case.stage,
             "lead_section": case.lead_section, "applicant": case.applicant, "applicant_code": case.applicant_code,
             "contact": case.contact, "phone": case.phone, "delivery": case.delivery, "post_address": case.post_address,
-            "status": case.status, "received_at": case.received_at.isoformat(), "received_by": case.received_by,
-            "accepted_at": case.accepted_at.isoformat() if case.accepted_at else None, "accepted_by": case.accepted_by,
+            "status": case.status, "received_at": bureau_time(case.received_at).isoformat(), "received_by": case.received_by,
+            "accepted_at": bureau_time(case.accepted_at).isoformat() if case.accepted_at else None, "accepted_by": case.accepted_by,
             "issued_by": case.issued_by, "deadline": _deadline_json(d) if d else None,
             "items": items, "materials": materials,
             "required_materials": [{"name": n, "received": n in have} for n in required_materials(s, case)],
@@ -679,6 +703,7 @@ def prefill(app: App, case_item_id: int, doc_type: str) -> dict[str, Any]:
         fields = document_type(doc_type).schema.model_fields
         known = {"applicant": case.applicant, "applicant_code": case.applicant_code, "enterprise_name": case.applicant,
                 "uscc": case.applicant_code, "acceptance_number": acceptance or case.ref, "item_name": item.name,
-                "application_date": case.received_at.date().isoformat(),
+                **case_papers.remedies(app),
+                "application_date": bureau_time(case.received_at).date().isoformat(),
                  "legal_basis": [b for b in item.legal_basis.replace("；", ";").split(";") if b.strip()]}
         return {k: v for k, v in known.items() if k in fields}

@@ -146,12 +146,19 @@ def templates() -> None:
 @app.command()
 def verify(
     file: Annotated[Path, typer.Argument(help="the PDF to check")],
-    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON (findings in Chinese and English)")] = False,
+    lang: Annotated[str, typer.Option("--lang", help="language of the readable report: zh, en or both")] = "zh",
 ) -> None:
     """Is FILE a genuine, unaltered document of this bureau, in the registry and in force?
 
-    Exit 0: genuine and in force. 1: not genuine or not in force. 2: the file cannot be read.
+    For every seal and timestamp the report gives the ETSI EN 319 102-1 indication and the
+    findings behind it. Exit 0: genuine and in force. 1: not genuine or not in force. 2: the file
+    cannot be read.
     """
+    from yiyin.service.report_text import LANGS
+
+    if lang not in LANGS:
+        raise typer.BadParameter(f"must be one of {', '.join(LANGS)}", param_hint="--lang")
     from yiyin.errors import UnreadableDocument
     from yiyin.service.verify import verify_pdf
 
@@ -173,7 +180,7 @@ def verify(
     else:
         from yiyin.service.report_text import render as render_report
 
-        typer.echo(render_report(report, str(file)))
+        typer.echo(render_report(report, str(file), lang))
     raise typer.Exit(0 if report.valid else 1)
 
 

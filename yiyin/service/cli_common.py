@@ -30,7 +30,8 @@ def open_app():  # type: ignore[no-untyped-def]
     """Open the data directory, saying so when this run created it."""
     from yiyin.service.app import App
 
-    first_run = not (Settings.from_env().home / "yiyin.db").exists()
+    # the development PKI is made on first run, whichever database holds the registry
+    first_run = not Settings.from_env().pki_dir.exists()
     application = App.open()
     if first_run:
         typer.echo(f"data directory {application.settings.home}: created registry and DEVELOPMENT-ONLY PKI "

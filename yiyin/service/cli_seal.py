@@ -31,7 +31,7 @@ def list_() -> None:
 def add(
     organ: Annotated[str, typer.Option(help="organ id, e.g. taian-xzspj")],
     purpose: Annotated[str, typer.Option(help="e.g. 行政审批专用章, 公章, 档案专用章")],
-    diameter: Annotated[int | None, typer.Option(help="mm; default by the organ's level (county 42)")] = None,
+    diameter: Annotated[int | None, typer.Option(help="mm; default: the standard for the organ's level (county departments 42, county governments 45)")] = None,
     actor: Annotated[str, typer.Option(help="who registers it")] = "seal-custodian",
     pkcs11: Annotated[str, typer.Option(help="generate the key in an HSM: pkcs11:module=…;token=…;key=…;pin-env=VAR")] = "",
 ) -> None:

@@ -108,7 +108,7 @@ class Issuer:
             item = catalog.get_item(s, req.item_code)
             if doc_type.kind == DocumentKind.licence and item.licence_type != doc_type.id:
                 raise AuthorityError(
-                    f"item {item.code}（{item.name}） produces {item.licence_type or 'no licence'}, not {doc_type.id}（{doc_type.title}）")
+                    f"事项 {item.code}（{item.name}）核发的是{item.licence_type or '（不核发证照）'}，不是{doc_type.title}（{doc_type.id}）")
             authority = catalog.issuing_authority(s, item, on)
             organ = authority.organ
             seal = catalog.active_seal(s, organ.id, seal_purpose(s, authority), app.now())
@@ -173,8 +173,7 @@ def seal_purpose(session, authority: catalog.Authority) -> str:  # type: ignore[
     for purpose in DELEGATED_SEAL_PREFERENCE:
         if purpose in registered:
             return purpose
-    raise AuthorityError(f"{authority.organ.name} has no registered seal for delegated issuing "
-                         f"({' or '.join(DELEGATED_SEAL_PREFERENCE)}); the seal custodian must register one")
+    raise AuthorityError(f"{authority.organ.name}没有用于委托实施的已登记印章（{'或'.join(DELEGATED_SEAL_PREFERENCE)}）；请印章管理员登记")
 
 
 def _date(value: Any) -> date | None:

@@ -17,9 +17,8 @@ from yiyin.registry import catalog
 from yiyin.registry.models import Organ, Seal
 from yiyin.service import audit
 from yiyin.service.app import App
+from yiyin.signing.appearance import standard_diameter_mm
 
-# Diameters in millimetres by the organ's level (国务院关于国家行政机关和企业事业单位社会团体印章的规定).
-STANDARD_DIAMETER_MM = {"province": 45, "city": 45, "county": 42, "township": 42}
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,8 @@ def _log(session, act: str, seal: Seal, actor: str, reason: str = "", at: dateti
 def add_seal(app: App, organ_id: str, purpose: str, actor: str, diameter_mm: int | None = None,
              pkcs11: str = "") -> SealView:
     """Register a new seal: key created now (in the HSM named by ``pkcs11``, else a development
-    PKCS#12 file), certified by the CA; the act is logged."""
+    PKCS#12 file), certified by the CA; the act is logged. Its diameter is the standard one for
+    the organ's level unless given."""
     problems = []
     if not purpose.strip():
         problems.append(FieldProblem("purpose", "required", "the seal's purpose (e.g. 行政审批专用章) is required"))
@@ -79,7 +79,7 @@ def add_seal(app: App, organ_id: str, purpose: str, actor: str, diameter_mm: int
         raise InvalidData(problems, "seal")
     with app.db.transaction() as s:
         organ = catalog.get_organ(s, organ_id)
-        diameter = diameter_mm or STANDARD_DIAMETER_MM["county"]
+        diameter = diameter_mm or standard_diameter_mm(organ.division_code, organ.name)
         seal = (app.create_hsm_seal(s, organ, purpose.strip(), diameter, pkcs11, actor=actor) if pkcs11
                 else app.create_dev_seal(s, organ, purpose.strip(), diameter, actor=actor))
         _log(s, "add", seal, actor)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from yiyin.config import BUREAU_TIME
@@ -18,6 +18,12 @@ from yiyin.errors import ConfigurationError
 
 SHIPPED = Path(__file__).parent / "holidays"
 LOCAL = BUREAU_TIME  # the bureau's dates: acceptance, deadlines, dates on papers
+
+
+def bureau_time(at: datetime) -> datetime:
+    """A stored time as the bureau reads it, in Beijing time. Every time yiyin stores is UTC; SQLite
+    hands it back without its zone."""
+    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(LOCAL)
 
 
 @dataclass(frozen=True)

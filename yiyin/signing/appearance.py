@@ -19,11 +19,44 @@ SEAL_LAYOUT = Path(__file__).parent / "seal.typ"
 SEAL_RED = "#e60012"
 
 
+# Diameters in millimetres by the organ's level and kind. People's governments follow 国务院关于国家
+# 行政机关和企业事业单位社会团体印章管理的规定 (国发〔1999〕25号): provinces 50, autonomous
+# prefectures, cities, counties and city districts 45, townships 42. Their working departments
+# (and party and other organs of the same level) follow the provinces' rules, which give 45 at
+# provincial level and 42 below; the national rule caps them at 45.
+STANDARD_DIAMETER_MM = {
+    ("province", "government"): 50, ("province", "department"): 45,
+    ("city", "government"): 45, ("city", "department"): 42,
+    ("county", "government"): 45, ("county", "department"): 42,
+    ("township", "government"): 42, ("township", "department"): 42,
+}
+
+
+def organ_level(division_code: str) -> str:
+    """province, city, county or township from the organ's administrative division code
+    (GB/T 2260, six digits PPCCDD; a township's code (GB/T 10114) has nine or more)."""
+    code = division_code.strip()
+    if not code.isdigit() or len(code) < 6:
+        raise ConfigurationError(f"division code {division_code!r}: expected six or more digits (GB/T 2260)")
+    if len(code) > 6:
+        return "township"
+    if code[2:] == "0000":
+        return "province"
+    return "city" if code[4:] == "00" else "county"
+
+
+def standard_diameter_mm(division_code: str, organ_name: str) -> int:
+    """The standard seal diameter for an organ: by its level, and whether it is a people's
+    government (人民政府) or one of its departments or another organ of that level."""
+    kind = "government" if organ_name.strip().endswith("人民政府") else "department"
+    return STANDARD_DIAMETER_MM[(organ_level(division_code), kind)]
+
+
 @dataclass(frozen=True)
 class SealAppearanceSpec:
     organ: str               # full name along the upper arc
     purpose: str             # e.g. 行政审批专用章
-    diameter_mm: float = 42  # county-level organs use 42 mm
+    diameter_mm: float = 42  # the standard for a county's departments; see standard_diameter_mm
     color: str = SEAL_RED
     code: str = ""           # seal registration code printed small at the bottom, if any
 

@@ -10,6 +10,7 @@ Baseline levels (ETSI EN 319 142-1):
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -26,7 +27,10 @@ from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko_certvalidator import ValidationContext
 
 from yiyin.errors import SealingError
+from yiyin.signing.cms_template import SignedDataTemplate
+from yiyin.signing.incremental import SignatureFields, UnsupportedLayout, seal_update
 from yiyin.signing.keystore import SealKey
+from yiyin.signing.xobject import PreparedAppearance
 
 
 class PadesLevel(str, Enum):
@@ -83,8 +87,11 @@ class RevocationMaterial:
 class Sealer:
     """Seals PDFs with one key and one appearance; built once, used for many documents.
 
-    The CMS size is reserved from the certificate chains instead of being estimated by signing
-    twice, which is where a default pyHanko signing run spends much of its time.
+    The sealing revision is written by the lean writer (:mod:`yiyin.signing.incremental`) with
+    the CMS completed from a per-key template and the seal picture prepared once; documents whose
+    structure it leaves alone (encrypted, cross-reference streams) are sealed by pyHanko. Either
+    way the CMS size is reserved from the certificate chains instead of being estimated by
+    signing twice, which is where a default pyHanko signing run spends much of its time.
     """
 
     # ECDSA signature, signed attributes and PAdES signing-certificate-v2, with room to spare
@@ -99,6 +106,15 @@ class Sealer:
         base = 2 * key.chain_size + self._CMS_OVERHEAD
         self._reserve = {False: self._round_up(base),
                          True: self._round_up(base + 2 * tsa_chain_size + 2 * self._CMS_OVERHEAD)}
+        self._prepared: tuple[SignedDataTemplate, PreparedAppearance] | None = None
+        self._prepare_lock = threading.Lock()
+
+    def _prepare(self) -> tuple[SignedDataTemplate, PreparedAppearance]:
+        """The CMS template and the seal XObject, made on first use (the template signs once)."""
+        with self._prepare_lock:
+            if self._prepared is None:
+                self._prepared = (SignedDataTemplate(self.key.signer), PreparedAppearance(self.appearance_pdf))
+            return self._prepared
 
     @staticmethod
     def _round_up(n: int, to: int = 1024) -> int:
@@ -110,6 +126,24 @@ class Sealer:
         The long-term part of B-LT/B-LTA is added afterwards by :meth:`extend`, so that the caller
         can record the sealed revision before validation data are appended to it.
         """
+        if request.level.timestamped and self.timestamper is None:
+            raise SealingError(f"PAdES {request.level.value} needs a time-stamping authority, and none is configured")
+        template, appearance = self._prepare()
+        fields = SignatureFields(request.field_name, request.reason, request.location, request.signer_name, request.final)
+        timestamper = self.timestamper if request.level.timestamped else None
+        try:
+            return seal_update(pdf, placement.page, (placement.x, placement.y), appearance, fields,
+                               self._reserve[request.level.timestamped], lambda digest: template.build(digest, timestamper))
+        except UnsupportedLayout:
+            return self.seal_with_pyhanko(pdf, placement, request)
+        except SealingError:
+            raise
+        except Exception as exc:
+            raise SealingError(f"sealing ({request.level.value}) failed: {type(exc).__name__}: {exc}") from exc
+
+    def seal_with_pyhanko(self, pdf: bytes, placement: SealPlacement, request: SealRequest) -> bytes:
+        """The same seal written by pyHanko's signer: for inputs the lean writer leaves alone, and
+        as the reference the lean writer is compared with."""
         level = request.level
         if level.timestamped and self.timestamper is None:
             raise SealingError(f"PAdES {level.value} needs a time-stamping authority, and none is configured")

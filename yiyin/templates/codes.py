@@ -37,20 +37,20 @@ def org_code_check_char(first8: str) -> str:
 def uscc_problem(code: str) -> str | None:
     """Why ``code`` is not a valid unified social credit code, or None if it is."""
     if len(code) != 18:
-        return f"must be 18 characters, got {len(code)}"
+        return f"应为 18 位，实为 {len(code)} 位"
     bad = sorted({c for c in code if c not in USCC_ALPHABET})
     if bad:
-        return f"contains characters outside GB 32100 ({''.join(bad)}); letters I, O, S, V, Z are never used"
+        return f"含有 GB 32100 不使用的字符（{''.join(bad)}）；代码中不使用字母 I、O、S、V、Z"
     if code[0] not in USCC_REGISTRARS:
-        return f"first character {code[0]!r} is not a registering authority code"
+        return f"第 1 位“{code[0]}”不是登记管理部门代码"
     if not code[2:8].isdigit():
-        return "characters 3-8 must be the 6-digit administrative division code"
+        return "第 3–8 位应为 6 位行政区划码"
     org = code[8:17]
     if all(c.isdigit() or "A" <= c <= "Z" for c in org[:8]) and org[8] != org_code_check_char(org[:8]):
-        return f"embedded organization code {org} has a wrong check character (GB 11714: expected {org_code_check_char(org[:8])})"
+        return f"其中的组织机构代码 {org} 校验码错误（按 GB 11714 应为 {org_code_check_char(org[:8])}），请核对是否抄错"
     expected = uscc_check_char(code[:17])
     if code[17] != expected:
-        return f"check character is {code[17]!r}, GB 32100 gives {expected!r}"
+        return f"校验码错误：第 18 位为“{code[17]}”，按 GB 32100 应为“{expected}”，请核对是否抄错"
     return None
 
 
@@ -68,16 +68,16 @@ def id_check_char(first17: str) -> str:
 def resident_id_problem(number: str) -> str | None:
     """Why ``number`` is not a valid 18-digit resident identity number, or None if it is."""
     if len(number) != 18:
-        return f"must be 18 characters, got {len(number)}"
+        return f"应为 18 位，实为 {len(number)} 位"
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
-        return "first 17 characters must be digits, the last a digit or X"
+        return "前 17 位应为数字，第 18 位为数字或 X"
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        return f"characters 7-14 ({number[6:14]}) are not a valid date of birth"
+        return f"第 7–14 位（{number[6:14]}）不是有效的出生日期"
     if born > date.today() or born.year < 1900:
-        return f"date of birth {born.isoformat()} is not plausible"
+        return f"出生日期 {born.isoformat()} 不合理"
     expected = id_check_char(number[:17])
     if number[17] != expected:
-        return f"check digit is {number[17]!r}, GB 11643 gives {expected!r}"
+        return f"校验码错误：第 18 位为“{number[17]}”，按 GB 11643 应为“{expected}”，请核对是否抄错"
     return None

@@ -6,35 +6,42 @@ rule it broke, and all offending fields are reported at once.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from yiyin.errors import FieldProblem, InvalidData
+from yiyin.errors import FieldProblem, InvalidData, pydantic_message
 from yiyin.templates.codes import resident_id_problem, uscc_problem
 
 
 def _uscc(value: str) -> str:
     problem = uscc_problem(value)
     if problem:
-        raise ValueError(f"统一社会信用代码 {problem}")
+        raise ValueError(f"统一社会信用代码{problem}")
     return value
 
 
 def _resident_id(value: str) -> str:
     problem = resident_id_problem(value)
     if problem:
-        raise ValueError(f"公民身份号码 {problem}")
+        raise ValueError(f"公民身份号码{problem}")
     return value
 
 
-def _holder_code(value: str) -> str:
-    """A party is a company or organ (统一社会信用代码) or a natural person (公民身份号码)."""
+def holder_code_problem(value: str) -> str | None:
+    """Why ``value`` is neither a valid 统一社会信用代码 (a company or organ) nor a valid 公民身份号码
+    (a natural person), judged by its shape; None when it is valid."""
     looks_like_id = looks_like_resident_id(value)
     problem = resident_id_problem(value) if looks_like_id else uscc_problem(value)
+    return f"{'公民身份号码' if looks_like_id else '统一社会信用代码'}{problem}" if problem else None
+
+
+def _holder_code(value: str) -> str:
+    problem = holder_code_problem(value)
     if problem:
-        raise ValueError(f"{'公民身份号码' if looks_like_id else '统一社会信用代码'} {problem}")
+        raise ValueError(problem)
     return value
 
 
@@ -48,7 +55,7 @@ def holder_code_label(value: str) -> str:
 
 def _court(value: str) -> str:
     if not value.endswith("人民法院"):
-        raise ValueError("must name a court, ending in 人民法院")
+        raise ValueError("应填写人民法院的全称，以“人民法院”结尾")
     return value
 
 
@@ -56,14 +63,14 @@ def _reconsideration_body(value: str) -> str:
     # Since the 2023 行政复议法 (第二十四条), the 行政复议机关 for acts of a county government's
     # departments, the bureau among them, is the county 人民政府.
     if not value.endswith("人民政府"):
-        raise ValueError("must name the 行政复议机关: for the bureau's acts the county 人民政府 (行政复议法 第二十四条)")
+        raise ValueError("应填写行政复议机关：对本局的行政行为，为县级人民政府（行政复议法 第二十四条），以“人民政府”结尾")
     return value
 
 
 def _no_control_chars(value: str) -> str:
     bad = [c for c in value if ord(c) < 0x20 and c not in "\n"]
     if bad:
-        raise ValueError(f"contains control character U+{ord(bad[0]):04X}")
+        raise ValueError(f"含有不可见的控制字符 U+{ord(bad[0]):04X}，请删除后重新填写")
     return value
 
 
@@ -108,18 +115,26 @@ def label_of(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     return f"{path}（{title}）" if title else path
 
 
+_NAMED = re.compile(r"^([a-z_][a-z0-9_]*(?:\[\d+\])?（[^）]+）)")
+
+
 def problems_from(error: ValidationError, model: type[BaseModel]) -> list[FieldProblem]:
     problems = []
     for e in error.errors(include_url=False):
-        message = str(e["msg"]).removeprefix("Value error, ")
-        problems.append(FieldProblem(field=label_of(model, tuple(e["loc"])) or "(data)", rule=e["type"], message=message))
+        message = pydantic_message(e)
+        field = label_of(model, tuple(e["loc"]))
+        if not field:
+            # a rule over several fields names the one to correct first: "deposit（质量保证金）应为…"
+            named = _NAMED.match(message)
+            field = named.group(1) if named else "（数据）"
+        problems.append(FieldProblem(field=field, rule=e["type"], message=message))
     return problems
 
 
 def validate_data(model: type[DocumentData], data: Any, context: str) -> DocumentData:
     """Validate ``data`` or raise :class:`InvalidData` listing every offending field."""
     if not isinstance(data, dict):
-        raise InvalidData([FieldProblem("(data)", "type", f"must be a JSON object, got {type(data).__name__}")], context)
+        raise InvalidData([FieldProblem("（数据）", "type", f"应为 JSON 对象，实为 {type(data).__name__}")], context)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -128,7 +143,7 @@ def validate_data(model: type[DocumentData], data: Any, context: str) -> Documen
 
 def check_period(start: date, end: date, start_field: str, end_field: str) -> None:
     if end <= start:
-        raise ValueError(f"{end_field} ({end.isoformat()}) must be after {start_field} ({start.isoformat()})")
+        raise ValueError(f"{end_field}（{end.isoformat()}）应晚于 {start_field}（{start.isoformat()}）")
 
 
 def years_after(start: date, years: int) -> date:
@@ -142,19 +157,19 @@ def check_validity(start: date, end: date, *, max_years: int, min_years: int = 0
     """A licence's 有效期: end after start, and within the years its rules allow (five years from
     2026-01-01 may be written to end on 2030-12-31 or on 2031-01-01, as issuing offices do)."""
     check_period(start, end, "valid_from（有效期自）", "valid_until（有效期至）")
-    because = f" ({rule})" if rule else ""
+    because = f"（{rule}）" if rule else ""
     latest = years_after(start, max_years)
     if end > latest:
-        raise ValueError(f"valid_until（有效期至） may be at most {max_years} years after valid_from, i.e. {latest.isoformat()}{because}")
+        raise ValueError(f"valid_until（有效期至）最长为 valid_from（有效期自）后 {max_years} 年，即不晚于 {latest.isoformat()}{because}")
     if min_years:
         earliest = years_after(start, min_years) - timedelta(days=1)
         if end < earliest:
-            raise ValueError(f"valid_until（有效期至） must be at least {min_years} years after valid_from, i.e. {earliest.isoformat()}{because}")
+            raise ValueError(f"valid_until（有效期至）至少为 valid_from（有效期自）后 {min_years} 年，即不早于 {earliest.isoformat()}{because}")
 
 
 def no_repeats(values: list[Any], field: str) -> None:
     if len(set(values)) != len(values):
-        raise ValueError(f"{field} lists an entry twice")
+        raise ValueError(f"{field} 中有重复的项目")
 
 
 __all__ = [

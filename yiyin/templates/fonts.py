@@ -88,6 +88,6 @@ class FontSet:
             missing = sorted({c for c in text if ord(c) not in drawable and c not in _ALWAYS_OK})
             if missing:
                 chars = "、".join(f"“{c}”(U+{ord(c):04X})" for c in missing)
-                problems.append(FieldProblem(name, "font_coverage", f"no configured font has the character {chars}; use a font that has it (YIYIN_FONT_DIRS) or correct the text"))
+                problems.append(FieldProblem(name, "font_coverage", f"已配置的字体都没有字符 {chars}，无法印出；请核对文字（如生僻字可改用字库中有的写法），或由管理员配置含该字的字体（YIYIN_FONT_DIRS）"))
         if problems:
-            raise MissingGlyph(problems, "text")
+            raise MissingGlyph(problems, "文字")

@@ -7,24 +7,32 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yiyin import __version__
 from yiyin.config import Settings
 from yiyin.service.app import App
 from yiyin.service.http_pki import pki_router
 from yiyin.service.ratelimit import TokenBucket
+from yiyin.service.web import api_errors
 from yiyin.service.web.headers import SecurityHeaders
 from yiyin.service.web.log_routes import log_routes
-from yiyin.service.web.routes import MAX_UPLOAD, FastLookup, PublicChecks, public_routes
+from yiyin.service.web.routes import MAX_UPLOAD, FastLookup, PublicChecks, public_codes_table, public_routes
 from yiyin.service.web.staff import staff_routes
 
 STATIC = Path(__file__).parent / "static"
-_HTTP_CODES = {404: "unknown_endpoint", 405: "method_not_allowed"}
+DESCRIPTION = """公众查验：电子证照和文书的真伪与效力；透明日志；状态列表。工作人员接口（/api/v1/staff）：办件、审批、签发、印章、审计、批量任务。
+Public verification of the bureau's documents, transparency log, status lists; the staff API.
+
+## 错误 Errors
+
+每个错误都以同一结构返回：`{"error": {"code": …, "message": …, "fields": [{"field", "rule", "message"}]}}`。
+`code` 是稳定的机器代码，客户端据此处理；`message` 是中文说明，可直接展示给工作人员；
+`fields` 逐项列出不符合要求的字段（字段路径及中文名、违反的规则、说明）。
+
+"""
 
 
 def create_app(app: App | None = None, *, rate_limit: tuple[int, float] | None = None,
@@ -43,9 +51,9 @@ def create_app(app: App | None = None, *, rate_limit: tuple[int, float] | None =
         finally:
             preparing.cancel()
 
-    api = FastAPI(title="一印 yiyin", version=__version__, lifespan=lifespan,
-                  description="公众查验：电子证照和文书的真伪与效力；透明日志；状态列表。"
-                              " Public verification of the bureau's documents, transparency log, status lists.")
+    api = FastAPI(title="一印 yiyin", version=__version__, lifespan=lifespan, description=DESCRIPTION + api_errors.codes_table()
+                  + "\n\n公众查验（/v、/api/v1/verify）的错误代码：\n\n" + public_codes_table())
+    api_errors.install(api)
     api.state.yiyin = application
     api.state.checks = checks
     api.include_router(public_routes(checks), tags=["public verification"])
@@ -61,17 +69,6 @@ def create_app(app: App | None = None, *, rate_limit: tuple[int, float] | None =
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
-
-    @api.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
-        return JSONResponse({"error": {"code": "invalid_request", "message": problems}}, status_code=400)
-
-    @api.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
 
     api.add_middleware(FastLookup, checks=checks)
     api.add_middleware(SecurityHeaders)  # added last: the outermost, so the fast lookup gets the headers too

@@ -27,18 +27,23 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from yiyin.errors import NotFound
+from yiyin.errors import FieldProblem, InvalidRequest, NotFound
 from yiyin.registry import status_list, tree
 from yiyin.registry.checkpoint import open_note
 from yiyin.service import transparency
 from yiyin.service.app import App
+from yiyin.service.web.api_errors import responses
 
 log = logging.getLogger("yiyin.web")
 MAX_SIZE = 1 << 40
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    return JSONResponse({"error": {"code": code, "message": message, "fields": []}}, status_code=status)
+
+
+def _bad(name: str, rule: str, message: str) -> InvalidRequest:
+    return InvalidRequest([FieldProblem(f"{name}（查询参数）", rule, message)], "请求")
 
 
 def _b64(hashes: list[bytes]) -> list[str]:
@@ -46,7 +51,7 @@ def _b64(hashes: list[bytes]) -> list[str]:
 
 
 def log_routes(app: App) -> APIRouter:
-    router = APIRouter(tags=["transparency log"])
+    router = APIRouter(tags=["transparency log"], responses=responses(404, 422))
     prefix = f"/log/{app.bureau_id}"
 
     def synced_to(size: int) -> None:
@@ -91,50 +96,47 @@ def log_routes(app: App) -> APIRouter:
     @router.get("/api/v1/log/inclusion", summary="RFC 9162 inclusion proof")
     def inclusion(index: int, size: int) -> Response:
         if not (0 <= index < size <= MAX_SIZE):
-            return _error(400, "invalid_request", "need 0 <= index < size")
+            raise _bad("index", "range", "须满足 0 ≤ index < size（树的大小）")
         try:
             synced_to(size)
             with app.db.session() as s:
                 proof = tree.inclusion_proof(s, index, size)
         except NotFound as exc:
-            return _error(404, "not_found", exc.message)
+            raise NotFound(f"日志中没有该包含证明（{exc.message}）") from None
         return JSONResponse({"index": index, "size": size, "proof": _b64(proof)})
 
     @router.get("/api/v1/log/consistency", summary="RFC 9162 consistency proof")
     def consistency(old: int, new: int) -> Response:
         if not (0 < old <= new <= MAX_SIZE):
-            return _error(400, "invalid_request", "need 0 < old <= new")
+            raise _bad("old", "range", "须满足 0 < old ≤ new")
         try:
             synced_to(new)
             with app.db.session() as s:
                 proof = tree.consistency_proof(s, old, new)
         except NotFound as exc:
-            return _error(404, "not_found", exc.message)
+            raise NotFound(f"日志中没有该一致性证明（{exc.message}）") from None
         return JSONResponse({"old": old, "new": new, "proof": _b64(proof)})
 
     @router.get("/api/v1/log/bundle", summary="a document's issuance entry with its proof to the latest checkpoint")
     def bundle(sha256: str) -> Response:
         sha256 = sha256.strip().lower()
         if len(sha256) != 64 or any(ch not in "0123456789abcdef" for ch in sha256):
-            return _error(400, "invalid_request", "sha256 must be 64 hexadecimal digits")
+            raise _bad("sha256", "format", "须为 64 位十六进制数字（文书 PDF 的 SHA-256 摘要）")
         note = transparency.current_checkpoint(app)
         with app.db.session() as s:
             entry = transparency.issuance_entry(s, sha256)
         if entry is None:
-            return _error(404, "not_found", "no document with this sealed hash is in the log")
+            raise NotFound("日志中没有摘要为此值的已签发文书")
         if entry[0] >= open_note(note, transparency.verifier(app)).size:
-            return _error(404, "not_yet_checkpointed", "the entry is newer than the latest signed checkpoint; ask again in a few seconds")
+            return _error(404, "not_yet_checkpointed", "该文书已记入日志，但晚于最新的签名检查点；请几秒钟后再查询")
         return JSONResponse(transparency.inclusion_bundle(app, sha256, note).to_json())
 
     @router.get("/status/{list_id}/{purpose}", summary="W3C Bitstring Status List credential")
     def status_credential(list_id: int, purpose: str, request: Request) -> Response:
         if not 0 <= list_id < 1_000_000:
-            return _error(404, "not_found", "no such status list")
-        try:
-            with app.db.session() as s:
-                cred = status_list.credential(s, list_id, purpose, app.settings.public_url, app.settings.public_url)
-        except NotFound as exc:
-            return _error(404, "not_found", exc.message)
+            raise NotFound(f"没有编号为 {list_id} 的状态列表")
+        with app.db.session() as s:
+            cred = status_list.credential(s, list_id, purpose, app.settings.public_url, app.settings.public_url)
         headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept"}
         if status_list.JWT_MEDIA_TYPE in request.headers.get("accept", ""):
             token = status_list.sign_jwt(cred, transparency.signing_key(app), transparency.verifier(app))

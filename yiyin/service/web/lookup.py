@@ -116,7 +116,7 @@ class Outcome:
 
     def to_json(self) -> dict[str, Any]:
         if self.error:
-            return {"error": {"code": self.result, "message": self.message}}
+            return {"error": {"code": self.result, "message": self.message, "fields": []}}
         out: dict[str, Any] = {"result": self.result,
                                "answers": [{"id": a.id, "title": a.title, "result": a.result, "summary": a.summary,
                                             "detail": a.detail, "ok": a.ok} for a in self.answers],
@@ -366,31 +366,32 @@ def file_answers(report: VerificationReport, view: dict[str, Any] | None) -> lis
     checks = {c.id: c for c in report.checks}
 
     def failed(*ids: str) -> list[str]:
-        return [checks[i].detail for i in ids if i in checks and not checks[i].ok]
+        return [checks[i].detail_zh for i in ids if i in checks and not checks[i].ok]
 
     # 文件完整: sealed, every seal valid and covering the file, validation data as issued
     if "sealed" in checks and not checks["sealed"].ok:
-        intact = Answer("intact", "文件完整", NO, "文件没有电子印章（数字签名），无法证明其来源和完整性。", checks["sealed"].detail)
+        intact = Answer("intact", "文件完整", NO, "文件没有电子印章（数字签名），无法证明其来源和完整性。", checks["sealed"].detail_zh)
     elif problems := failed("intact", "as_issued"):
-        intact = Answer("intact", "文件完整", NO, "电子印章校验未通过：文件在盖章后被改动，或印章证书不受信任。", "技术信息：" + "; ".join(problems))
+        intact = Answer("intact", "文件完整", NO, "电子印章校验未通过：文件在盖章后被改动，或印章证书不受信任。", "核验发现：" + "；".join(problems))
     else:
         intact = Answer("intact", "文件完整", YES, "电子印章有效，文件自盖章后未被改动。")
 
     if "sealed" in checks and not checks["sealed"].ok:
         issued = Answer("issued", "确系本机关签发", NO, "文件没有电子印章，不能证明由本机关签发。")
     elif problems := failed("registered_seal"):
-        issued = Answer("issued", "确系本机关签发", NO, "文件上的印章不是本机关备案的电子印章。", "; ".join(problems))
+        issued = Answer("issued", "确系本机关签发", NO, "文件上的印章不是本机关备案的电子印章。", "；".join(problems))
     elif view is None:
         issued = Answer("issued", "确系本机关签发", NO, "本机关没有签发过内容与此文件一致的文书。",
-                        checks["in_registry"].detail if "in_registry" in checks else "")
+                        checks["in_registry"].detail_zh if "in_registry" in checks else "")
     elif problems := failed("in_registry"):
-        issued = Answer("issued", "确系本机关签发", NO, "登记的文书使用的是另一枚印章，与此文件不符。", "; ".join(problems))
+        issued = Answer("issued", "确系本机关签发", NO, "登记的文书使用的是另一枚印章，与此文件不符。", "；".join(problems))
     else:
         issued = Answer("issued", "确系本机关签发", YES, f"{view['organ']}于{view['issue_date']}签发，编号{view['number']}，与登记记录一致。")
 
     if view is None:
         in_force = Answer("in_force", "现行有效", NOT_CHECKED, "文件不在登记记录中，无法判断是否有效。")
-        signers = "；".join(s.get("signer_subject") or s.get("subject") or "" for s in report.signatures if isinstance(s, dict))
+        signers = "；".join(s.get("signer_common_name") or s.get("signer_organization") or s.get("signer_subject") or ""
+                           for s in report.signatures if isinstance(s, dict))
         issuer = Answer("issuer", "签发机关", NOT_CHECKED, "无法确认签发机关。", f"印章证书：{signers}" if signers else "")
     else:
         in_force = in_force_answer(view)

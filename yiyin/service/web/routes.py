@@ -20,13 +20,19 @@ from yiyin.registry.public_read import PublicReader
 from yiyin.service.app import App
 from yiyin.service.ratelimit import TokenBucket, client_key
 from yiyin.service.web.answers import AnswerPreparer
-from yiyin.service.web.lookup import CHINA, HTTP_STATUS, Outcome, Reply, api_lookup, check_file, encode, lookup
+from yiyin.service.web.api_errors import ErrorBody
+from yiyin.service.web.lookup import CHINA, HTTP_STATUS, MESSAGES, Outcome, Reply, api_lookup, check_file, encode, lookup
 from yiyin.service.web.readdb import read_engine
 
 MAX_UPLOAD = 20 * 1024 * 1024
 _MULTIPART_OVERHEAD = 64 * 1024
 UPLOAD_COST = 5  # tokens: validating a file costs far more than a lookup
 MAX_WAITING = 8  # uploads queued for a verification slot before the answer is "busy"
+
+
+def public_codes_table() -> str:
+    rows = [f"| `{code}` | {HTTP_STATUS[code]} | {MESSAGES[code]} |" for code in MESSAGES]
+    return "\n".join(["| code | HTTP | message |", "| --- | --- | --- |", *rows])
 
 
 pages = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -179,7 +185,8 @@ def public_routes(checks: PublicChecks) -> APIRouter:
     def api(outcome: Outcome, headers: dict[str, str] | None = None) -> Response:
         return _no_store(JSONResponse(outcome.to_json(), status_code=HTTP_STATUS.get(outcome.result, 200), headers=headers))
 
-    @router.get("/v", response_class=HTMLResponse, summary="公众查验页面（二维码指向此处）")
+    @router.get("/v", response_class=HTMLResponse, summary="公众查验页面（二维码指向此处）",
+                responses={422: {"model": ErrorBody, "description": "invalid_request"}})
     async def verify_page(request: Request, n: str = "", c: str = "") -> Response:
         if not (n.strip() and c.strip()):
             # an empty form, or half filled in: nothing is looked up, nothing is counted
@@ -198,7 +205,10 @@ def public_routes(checks: PublicChecks) -> APIRouter:
         outcome = Outcome(data) if isinstance(data, str) else await checks.check(data)
         return page(request, outcome, mode="file")
 
-    @router.get("/api/v1/verify", summary="look up a document by number (n) and verification code (c)")
+    public_errors = {status: {"model": ErrorBody, "description": "、".join(c for c, st in HTTP_STATUS.items() if st == status)}
+                     for status in sorted({st for c, st in HTTP_STATUS.items() if st >= 400})}
+
+    @router.get("/api/v1/verify", summary="look up a document by number (n) and verification code (c)", responses=public_errors)
     async def verify_api(request: Request, n: str = "", c: str = "") -> Response:
         # (GET requests are answered by FastLookup before they reach the router, with the same function)
         status, body, headers = await checks.api_lookup(request.client.host if request.client else None, n, c)
@@ -206,7 +216,8 @@ def public_routes(checks: PublicChecks) -> APIRouter:
         response.raw_headers = headers
         return response
 
-    @router.post("/api/v1/verify/pdf", summary="full validation report of a PDF and its match against the registry")
+    @router.post("/api/v1/verify/pdf", summary="full validation report of a PDF and its match against the registry",
+                 responses=public_errors)
     async def verify_pdf_api(request: Request) -> Response:
         if not checks.allowed(request, UPLOAD_COST):
             return api(Outcome("rate_limited"), {"Retry-After": checks.retry_after(request, UPLOAD_COST)})

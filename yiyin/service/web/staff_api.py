@@ -14,10 +14,10 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from yiyin.errors import NotFound, Unauthenticated
-from yiyin.service import audit, cases, catalogue, staff
+from yiyin.service import audit, case_papers, cases, catalogue, staff
 from yiyin.service.app import App
 from yiyin.service.staff import Principal
-from yiyin.service.web.staff_errors import ERROR_RESPONSES, StaffRoute
+from yiyin.service.web.api_errors import responses
 
 ANY_STAFF = tuple(staff.ROLES)
 
@@ -39,8 +39,20 @@ class Created(BaseModel):
     ref: str
 
 
-class ReasonIn(BaseModel):
-    reason: str = Field(title="理由")
+class RefusalIn(BaseModel):
+    grounds: Literal["依法不需要取得行政许可", "不属于本机关职权范围", "隐瞒有关情况或者提供虚假材料"] = Field(
+        title="不予受理的情形", description="行政许可法 第三十二条第一款第（一）、（二）项，第七十八条")
+    reasons: str = Field(title="审查意见", description="告知申请人的具体理由")
+    competent_body: str = Field(default="", title="应当向其申请的行政机关", description="不属于本机关职权范围时必填")
+    one_year_bar: bool = Field(default=False, title="一年内不得再次申请",
+                               description="隐瞒有关情况或者提供虚假材料，且事项直接关系公共安全、人身健康、生命财产安全时")
+    reconsideration_body: str = Field(default="", title="行政复议机关", description="默认为本局配置的行政复议机关")
+    court: str = Field(default="", title="管辖人民法院", description="默认为本局配置的管辖人民法院")
+
+
+class RefusedOut(BaseModel):
+    ok: bool = True
+    notice: str | None = Field(title="不予受理通知书编号", description="未能出具时为 null，原因记入办理过程")
 
 
 class NoteIn(BaseModel):
@@ -100,7 +112,7 @@ class ReissueIn(BaseModel):
 
 
 def staff_api(app: App) -> APIRouter:
-    router = APIRouter(prefix="/api/v1/staff", route_class=StaffRoute, tags=["staff"], responses=ERROR_RESPONSES)
+    router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=responses(401, 403, 404, 409, 422))
 
     def principal(request: Request) -> Principal:
         header = request.headers.get("authorization", "")
@@ -164,10 +176,9 @@ def staff_api(app: App) -> APIRouter:
         cases.accept(app, who, case_id)
         return Done()
 
-    @router.post("/cases/{case_id}/refuse", summary="不予受理")
-    def refuse(who: Who, case_id: int, body: ReasonIn) -> Done:
-        cases.refuse_acceptance(app, who, case_id, body.reason)
-        return Done()
+    @router.post("/cases/{case_id}/refuse", summary="不予受理：出具盖章的不予受理通知书（理由、救济途径）")
+    def refuse(who: Who, case_id: int, body: RefusalIn) -> RefusedOut:
+        return RefusedOut(notice=cases.refuse_acceptance(app, who, case_id, case_papers.Refusal(**body.model_dump())))
 
     @router.post("/case-items/{item_id}/claim", summary="认领审批事项")
     def claim(who: Who, item_id: int) -> Done:

@@ -1,6 +1,7 @@
 """The staff pages under /staff, server-rendered in Chinese: login, the case list with deadlines,
 a case with its items, materials, documents and history, intake, the draft form generated from a
-document type's schema with a draft preview, issuance, and the seal custodian's seal list.
+document type's schema with a draft preview, issuance, the seal custodian's seal list, and (in
+staff_oversight.py) the auditor's trail and the batch jobs.
 
 Login makes a server-side session (cookie HttpOnly, SameSite=Strict); every form carries the
 session's CSRF token, checked on every POST; every page checks the role, as the API does."""
@@ -20,13 +21,13 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
 from yiyin.errors import FieldProblem, InvalidData, PermissionDenied, Unauthenticated, YiyinError
-from yiyin.service import audit, cases, catalogue, staff
+from yiyin.service import audit, case_papers, cases, catalogue, staff
 from yiyin.service.app import App
 from yiyin.service.ratelimit import TokenBucket, client_key
 from yiyin.service.staff import ROLES, Principal
 from yiyin.service.web.schema_form import form_fields, read_form
 from yiyin.service.web.staff_api import document_bytes, draft_pdf
-from yiyin.service.web.staff_errors import classify
+from yiyin.service.web.staff_oversight import beijing, oversight_routes, plain
 
 COOKIE = "yiyin_staff"
 LOGIN_ATTEMPTS, LOGIN_WINDOW = 10, 300.0
@@ -36,6 +37,7 @@ STATUSES = ("收件", "补正", "待受理", "审批中", "待发证", "待送�
 
 pages = Jinja2Templates(directory=str(Path(__file__).parent / "templates" / "staff"))
 pages.env.globals.update(ROLES=ROLES, STEP_LABELS=STEP_LABELS, STATUSES=STATUSES)
+pages.env.filters.update(beijing=beijing, plain=plain)
 
 
 class _Login(Exception):
@@ -82,7 +84,7 @@ def staff_pages(app: App) -> APIRouter:
             try:
                 return await handler(request, who)
             except YiyinError as exc:
-                code, status, title = classify(exc)
+                code, status, title = exc.code, exc.http_status, exc.title
                 problems = exc.problems if isinstance(exc, InvalidData) else []
                 back = request.headers.get("referer", "/staff")
                 return render(request, "error.html", who, http_status=status, title=title, message=exc.message,
@@ -202,7 +204,9 @@ def staff_pages(app: App) -> APIRouter:
             elif action == "accept":
                 cases.accept(app, who, case_id)
             elif action == "refuse":
-                cases.refuse_acceptance(app, who, case_id, str(form.get("reason", "")))
+                cases.refuse_acceptance(app, who, case_id, case_papers.Refusal(
+                    grounds=str(form.get("grounds", "")), reasons=str(form.get("reasons", "")),
+                    competent_body=str(form.get("competent_body", "")), one_year_bar=form.get("one_year_bar") == "on"))
             elif action == "issue":
                 cases.issue(app, who, case_id)
             elif action == "deliver":
@@ -361,6 +365,7 @@ def staff_pages(app: App) -> APIRouter:
                             background=BackgroundTask(path.unlink, missing_ok=True))
 
     router.add_api_route("/archives/packages/{package_id:int}.zip", guarded(archive_zip), methods=["GET"])
+    oversight_routes(router, app, guarded, render, form_of)
     return router
 
 

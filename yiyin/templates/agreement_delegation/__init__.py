@@ -46,7 +46,7 @@ class DelegationAgreement(DocumentData):
     def _rules(self) -> "DelegationAgreement":
         roles = [x.role for x in self.parties]
         if roles[:2] != [DELEGATOR, AGENT] or any(r not in WITNESSES for r in roles[2:]) or len(set(roles)) != len(roles):
-            raise ValueError(f"parties（协议各方） must be the {DELEGATOR}, then the {AGENT}, then any of {'、'.join(WITNESSES)} once each; got {'、'.join(roles)}")
+            raise ValueError(f"parties（协议各方）应依次为{DELEGATOR}、{AGENT}，其后可有{'、'.join(WITNESSES)}，各一次；填写的是 {'、'.join(roles)}")
         check_period(self.valid_from, self.valid_until, "valid_from（委托期限自）", "valid_until（委托期限至）")
         no_repeats([i.code for i in self.items], "items（委托事项）")
         return self

@@ -40,8 +40,8 @@ class TransferAgreement(DocumentData):
     def _parties(self) -> "TransferAgreement":
         roles = [p.role for p in self.parties]
         if tuple(roles) != ROLES:
-            raise ValueError(f"parties（协议各方） must be, in this order: {'、'.join(ROLES)}; got {'、'.join(roles)}")
+            raise ValueError(f"parties（协议各方）应依次为：{'、'.join(ROLES)}；填写的是 {'、'.join(roles)}")
         no_repeats([i.code for i in self.items], "items（划转事项）")
         if len(self.staff) > self.posts:
-            raise ValueError(f"staff（随事项划转人员） names {len(self.staff)} people for {self.posts} posts")
+            raise ValueError(f"staff（随事项划转人员）列出 {len(self.staff)} 人，多于随事项划转编制数 {self.posts} 名")
         return self

@@ -23,7 +23,7 @@ class DecisionGrant(DocumentData):
     @model_validator(mode="after")
     def _period(self) -> "DecisionGrant":
         if (self.valid_from is None) != (self.valid_until is None):
-            raise ValueError("valid_from（许可有效期自） and valid_until（许可有效期至） must be given together")
+            raise ValueError("valid_from（许可有效期自）和 valid_until（许可有效期至）应同时填写或同时不填")
         if self.valid_from and self.valid_until:
             check_period(self.valid_from, self.valid_until, "valid_from（许可有效期自）", "valid_until（许可有效期至）")
         return self

@@ -37,9 +37,9 @@ class HazchemLicence(LicenceData):
         no_repeats(self.scope, "scope（许可范围）")
         stores = "不带储存" not in self.business_mode
         if stores and not self.storage_address:
-            raise ValueError(f"storage_address（储存设施地址） is required for {self.business_mode}")
+            raise ValueError(f"storage_address（储存设施地址）：经营方式为{self.business_mode}的，应填写储存设施地址")
         if not stores and self.storage_address:
-            raise ValueError(f"storage_address（储存设施地址） is not printed for {self.business_mode}; leave it out")
+            raise ValueError(f"storage_address（储存设施地址）：经营方式为{self.business_mode}的，证上不载储存设施地址，请不要填写")
         return self
 
 

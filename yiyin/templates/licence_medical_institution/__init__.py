@@ -50,9 +50,9 @@ class MedicalInstitutionLicence(LicenceData):
             check_validity(self.valid_from, self.valid_until, max_years=5, rule="床位不满100张的医疗机构 5 年")
         reg = self.registration_number.upper()
         if not _REGISTRATION.match(reg):
-            raise ValueError("registration_number（登记号） must be 22 characters: organisation code (9), division code (6), 7 letters or digits")
+            raise ValueError("registration_number（登记号）应为 22 位：组织机构代码（9 位）、行政区划码（6 位）、7 位字母或数字")
         if reg[:9] != self.uscc[8:17]:
-            raise ValueError(f"registration_number（登记号） must begin with the organisation code in the 统一社会信用代码, {self.uscc[8:17]}")
+            raise ValueError(f"registration_number（登记号）应以统一社会信用代码中的组织机构代码 {self.uscc[8:17]} 开头")
         return self
 
 

@@ -45,7 +45,7 @@ class RoadTransportLicence(LicenceData):
         else:
             check_validity(self.valid_from, self.valid_until, max_years=4, rule="货运经营许可 4 年")
         if any("危险货物" in s for s in self.business_scope) and self.vehicles < MIN_DANGEROUS_GOODS_VEHICLES:
-            raise ValueError(f"vehicles（营运车辆） must be at least {MIN_DANGEROUS_GOODS_VEHICLES} dedicated vehicles for dangerous goods, got {self.vehicles}")
+            raise ValueError(f"vehicles（营运车辆）：危险货物运输应有专用车辆至少 {MIN_DANGEROUS_GOODS_VEHICLES} 辆，填写的是 {self.vehicles} 辆")
         return self
 
 

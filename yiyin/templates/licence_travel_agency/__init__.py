@@ -33,10 +33,10 @@ class TravelAgencyLicence(LicenceData):
     def _scope_and_deposit(self) -> "TravelAgencyLicence":
         no_repeats(self.business_scope, "business_scope（经营范围）")
         if DOMESTIC not in self.business_scope or INBOUND not in self.business_scope:
-            raise ValueError(f"business_scope（经营范围） must include {DOMESTIC} and {INBOUND} (旅行社条例 第六条)")
+            raise ValueError(f"business_scope（经营范围）应包括{DOMESTIC}和{INBOUND}（旅行社条例 第六条）")
         required = DEPOSIT_BASE + (DEPOSIT_OUTBOUND if OUTBOUND in self.business_scope else 0)
         if self.deposit != required:
-            raise ValueError(f"deposit（质量保证金） must be {required} 万元 for this scope (旅行社条例 第十三条), got {self.deposit}")
+            raise ValueError(f"deposit（质量保证金）对此经营范围应为 {required} 万元（旅行社条例 第十三条），填写的是 {self.deposit} 万元")
         return self
 
 

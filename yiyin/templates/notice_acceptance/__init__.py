@@ -30,7 +30,7 @@ class AcceptanceNotice(Application):
     @model_validator(mode="after")
     def _days(self) -> "AcceptanceNotice":
         if self.promised_days > self.statutory_days:
-            raise ValueError(f"promised_days（承诺办理时限） {self.promised_days} may not exceed statutory_days（法定办理时限） {self.statutory_days}")
+            raise ValueError(f"promised_days（承诺办理时限）{self.promised_days} 个工作日不得超过 statutory_days（法定办理时限）{self.statutory_days} 个工作日")
         return self
 
 

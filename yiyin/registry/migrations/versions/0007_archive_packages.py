@@ -1,13 +1,13 @@
 """archive packages built for cases: case, 档号, path, digest, when, who
 
-Revision ID: 0006_archive_packages
-Revises: 0005_public_answers
+Revision ID: 0007_archive_packages
+Revises: 0006_case_times_utc
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0006_archive_packages"
-down_revision = "0005_public_answers"
+revision = "0007_archive_packages"
+down_revision = "0006_case_times_utc"
 branch_labels = None
 depends_on = None
 
