@@ -33,6 +33,7 @@ _SUBINDICATIONS = (
     ("OUT_OF_BOUNDS_NO_POE", INDETERMINATE),
     ("NO_CERTIFICATE_CHAIN_FOUND", INDETERMINATE),
     ("NO_POE", INDETERMINATE),
+    ("TRY_LATER", INDETERMINATE),   # revocation data needed to judge the certificate are missing
     ("GENERIC", INDETERMINATE),
 )
 _RANK = {sub: i for i, (sub, _) in enumerate(_SUBINDICATIONS)}
