@@ -16,7 +16,7 @@ from asn1crypto import cms
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import copy_into_new_writer
 
-from yiyin.errors import SealingError
+from yiyin.errors import SealingError, UnreadableDocument
 from yiyin.service.app import APPROVAL_SEAL, App
 from yiyin.service.samples import resolve_dates
 from yiyin.signing.cms_template import SignedDataTemplate
@@ -98,7 +98,10 @@ def test_attacks_on_lean_seals_are_rejected(app: App, setup) -> None:  # type: i
     signed_end = int(re.search(rb"/ByteRange\[0 (\d+) (\d+) (\d+)\]", sealed)[1])
     for forged in (attacks.append_page_content(sealed), attacks.append_annotation(sealed), sealed + b"%% appended",
                    attacks.flip_byte(sealed, signed_end // 2), attacks.flip_byte(sealed, len(sealed) - 30)):
-        assert not validate_pdf(forged, roots, crls).ok
+        try:
+            assert not validate_pdf(forged, roots, crls).ok
+        except UnreadableDocument:
+            pass  # a byte flipped in the trailer (its /ID, startxref) leaves no PDF to read: refused too
 
 
 def test_a_second_lean_seal_keeps_the_first_valid_and_names_must_differ(app: App, setup) -> None:  # type: ignore[no-untyped-def]
