@@ -44,7 +44,7 @@ def test_suspend_resume_then_withdraw(app: App) -> None:
     assert [h[1] for h in status(app, doc.number).history] == ["有效", "暂扣", "有效", "吊销"]
     with app.db.session() as s:
         assert log.root(s)[0] == before + 3
-    with pytest.raises(AuthorityError, match="terminal"):
+    with pytest.raises(AuthorityError, match="终局"):
         act(app, doc.number, "resume", "x", "y", "reviewer")
 
 
@@ -53,7 +53,7 @@ def test_bad_acts_name_the_field(app: App) -> None:
     with pytest.raises(InvalidData) as err:
         act(app, doc.number, "burn", "", "", "x")
     assert {p.field for p in err.value.problems} == {"act", "reason", "basis"}
-    with pytest.raises(AuthorityError, match="not 暂扣"):
+    with pytest.raises(AuthorityError, match="不是暂扣"):
         act(app, doc.number, "resume", "x", "", "x")
 
 
@@ -71,9 +71,9 @@ def test_a_clerk_runs_the_acts_from_the_command_line(app: App, home) -> None:  #
     assert "撤销（03）" in shown.stdout and "以欺骗手段取得许可" in shown.stdout and "第六十九条" in shown.stdout
     assert "(审批一科 张三)" in shown.stdout
     again = run_cli("cancel", doc.number, "--reason", "x", "--basis", "y", home=home)
-    assert again.returncode == 1 and "terminal" in again.stderr
+    assert again.returncode == 1 and "终局" in again.stderr
     unknown = run_cli("withdraw", doc.number + "9", "--reason", "x", "--basis", "y", home=home)
-    assert unknown.returncode == 1 and "no document numbered" in unknown.stderr
+    assert unknown.returncode == 1 and "没有编号为" in unknown.stderr
     # the act is in the status history and in the log, with who, why and on what basis
     with app.db.session() as s:
         leaf = json.loads(s.execute(select(LogEntry.payload).where(LogEntry.kind == "status")

@@ -36,7 +36,7 @@ class AgreementRequest:
 def issue_agreement(app: App, req: AgreementRequest) -> Issued:
     doc_type = document_type(req.doc_type)
     if doc_type.kind != DocumentKind.agreement:
-        raise InvalidData([FieldProblem("doc_type", "agreement", f"{doc_type.id} is not an agreement")])
+        raise InvalidData([FieldProblem("doc_type", "agreement", f"{doc_type.id}（{doc_type.title}）不是协议类文书")])
     model = app.renderer.validate(doc_type, req.data)
     data = model.model_dump(mode="json")
     on = req.issue_date or app.today()
@@ -47,10 +47,10 @@ def issue_agreement(app: App, req: AgreementRequest) -> Issued:
             organ = s.get(Organ, party["organ_id"])
             if organ is None or organ.name != party["organ_name"]:
                 problems.append(FieldProblem(f"parties[{i}]", "registered_organ",
-                                             f"{party['organ_name']} ({party['organ_id']}) is not a registered organ of that name"))
+                                             f"{party['organ_name']}（{party['organ_id']}）不是已登记的机关，或名称与登记不符"))
         for i, item in enumerate(data["items"]):
             if s.get(Item, item["code"]) is None:
-                problems.append(FieldProblem(f"items[{i}].code", "catalogue", f"{item['code']} is not in the catalogue"))
+                problems.append(FieldProblem(f"items[{i}].code", "catalogue", f"事项 {item['code']} 不在事项目录中"))
         if problems:
             raise InvalidData(problems, f"{doc_type.id}（{doc_type.title}）")
         seals = [catalog.active_seal(s, p["organ_id"], AGREEMENT_SEAL, app.now()) for p in parties]
@@ -66,7 +66,7 @@ def issue_agreement(app: App, req: AgreementRequest) -> Issued:
             organ=bureau.name, date=on, number=number, verification_code=code, verify_url=url, public_url=app.settings.public_url))
         anchors = dict(rendered.anchors)
         if len(anchors) != len(parties):
-            raise InvalidData([FieldProblem("parties", "layout", f"the layout placed {len(anchors)} seal blocks for {len(parties)} parties")])
+            raise InvalidData([FieldProblem("parties", "layout", f"版式为 {len(parties)} 方只排出了 {len(anchors)} 个盖章位置")])
         level = level_for(doc_type)
         pdf = rendered.pdf
         for i, (sealer, party) in enumerate(zip(sealers, parties)):

@@ -34,7 +34,7 @@ def show(number: Annotated[str, typer.Argument(help="licence number, e.g. 辽EA0
         with app.db.session() as s:
             doc = documents.by_number(s, number)
             if doc is None:
-                raise NotFound(f"no document numbered {number}")
+                raise NotFound(f"没有编号为 {number} 的文书")
             meta = licences.national_metadata(s, doc)
             if meta is None:
                 raise NotFound(f"{number} ({doc.title}) is not a licence")
@@ -73,7 +73,7 @@ def _successor(act: str):  # type: ignore[no-untyped-def]
             with app.db.session() as s:  # refuse before a number is taken, where that can be known
                 doc = documents.by_number(s, old)
                 if doc is None:
-                    raise NotFound(f"no document numbered {old}")
+                    raise NotFound(f"没有编号为 {old} 的文书")
                 licences.successor_allowed(s, doc)
             with licences.succeeding(old, act, reason, basis):
                 issued = Issuer(app).issue(IssueRequest(doc_type=doc_type, data=payload, item_code=item, case_ref=case,

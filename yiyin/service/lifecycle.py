@@ -39,7 +39,7 @@ def status(app: App, number: str) -> StatusView:
     with app.db.session() as s:
         doc = documents.by_number(s, number)
         if doc is None:
-            raise NotFound(f"no document numbered {number}")
+            raise NotFound(f"没有编号为 {number} 的文书")
         current = documents.current_status(s, doc)
         history = [(catalog.aware(e.at), e.status, e.reason, e.basis, e.actor) for e in documents.history(s, doc.id)]
         return StatusView(doc.number, doc.title, doc.holder, current.status, current.code, current.in_force, history,
@@ -49,11 +49,11 @@ def status(app: App, number: str) -> StatusView:
 def act(app: App, number: str, verb: str, reason: str, basis: str, actor: str) -> StatusView:
     problems = []
     if verb not in ACTS:
-        problems.append(FieldProblem("act", "known_act", f"{verb!r} is not one of {', '.join(ACTS)}"))
+        problems.append(FieldProblem("act", "known_act", f"没有“{verb}”这项状态操作，可用：{'、'.join(f'{k}（{v}）' for k, v in ACTS.items())}"))
     if not reason.strip():
-        problems.append(FieldProblem("reason", "required", "say why (理由)"))
+        problems.append(FieldProblem("reason", "required", "请填写理由"))
     if not basis.strip() and verb != "resume":
-        problems.append(FieldProblem("basis", "required", "name the legal basis (法律依据)"))
+        problems.append(FieldProblem("basis", "required", "请填写法律依据（如《中华人民共和国行政许可法》第六十九条）"))
     if problems:
         raise InvalidData(problems, "status act")
     new_status = ACTS[verb]
@@ -61,15 +61,15 @@ def act(app: App, number: str, verb: str, reason: str, basis: str, actor: str) -
     with app.db.transaction() as s:
         doc = documents.by_number_for_act(s, number)
         if doc is None:
-            raise NotFound(f"no document numbered {number}")
+            raise NotFound(f"没有编号为 {number} 的文书")
         history = documents.history(s, doc.id)
         current = history[-1].status if history else documents.IN_FORCE
         if current in TERMINAL:
-            raise AuthorityError(f"{number} is already {current}; a terminal status cannot change")
+            raise AuthorityError(f"{number} 已{current}，这一状态是终局的，不能再变更")
         if verb == "resume" and current != "暂扣":
-            raise AuthorityError(f"{number} is {current}, not 暂扣; only a suspended licence can be resumed")
+            raise AuthorityError(f"{number} 的状态是{current}，不是暂扣；只有暂扣的证照才能恢复")
         if verb == "suspend" and current == "暂扣":
-            raise AuthorityError(f"{number} is already 暂扣")
+            raise AuthorityError(f"{number} 已在暂扣中")
         s.add(StatusEvent(document_id=doc.id, status=new_status, reason=reason.strip(), basis=basis.strip(), actor=actor, at=now))
         log.append(s, "status", {"document_id": doc.id, "number": number, "status": documents.STATUS_CODES[new_status],
                                  "status_name": new_status, "reason": reason.strip(), "basis": basis.strip(),

@@ -72,9 +72,9 @@ def add_seal(app: App, organ_id: str, purpose: str, actor: str, diameter_mm: int
     the organ's level unless given."""
     problems = []
     if not purpose.strip():
-        problems.append(FieldProblem("purpose", "required", "the seal's purpose (e.g. 行政审批专用章) is required"))
+        problems.append(FieldProblem("purpose", "required", "请填写印章用途（如 行政审批专用章）"))
     if diameter_mm is not None and not 20 <= diameter_mm <= 60:
-        problems.append(FieldProblem("diameter_mm", "range", f"{diameter_mm} mm is outside 20-60 mm"))
+        problems.append(FieldProblem("diameter_mm", "range", f"印章直径 {diameter_mm} 毫米超出 20–60 毫米的范围"))
     if problems:
         raise InvalidData(problems, "seal")
     with app.db.transaction() as s:
@@ -93,7 +93,7 @@ def rotate_seal(app: App, seal_id: int, actor: str, reason: str) -> SealView:
     with app.db.transaction() as s:
         old = _get(s, seal_id)
         if old.revoked_at is not None:
-            raise AuthorityError(f"seal {seal_id} is revoked; register a new one with `yiyin seal add`")
+            raise AuthorityError(f"印章 {seal_id} 已吊销，不能更换密钥；请用 `yiyin seal add` 备案新印章")
         organ = catalog.get_organ(s, old.organ_id)
         new = app.create_dev_seal(s, organ, old.purpose, old.diameter_mm, actor=actor,
                                   reason=f"rotation of seal {seal_id}: {reason}")
@@ -108,12 +108,12 @@ def revoke_seal(app: App, seal_id: int, actor: str, reason: str) -> SealView:
     """Revoke a seal (key lost or compromised): it can never seal again and its certificate goes
     on the CRL from this moment; documents proven sealed before stay valid."""
     if not reason.strip():
-        raise InvalidData([FieldProblem("reason", "required", "say why the seal is revoked")], "seal")
+        raise InvalidData([FieldProblem("reason", "required", "请填写吊销印章的理由")], "seal")
     now = app.now()
     with app.db.transaction() as s:
         seal = _get(s, seal_id)
         if seal.revoked_at is not None:
-            raise AuthorityError(f"seal {seal_id} was already revoked at {catalog.aware(seal.revoked_at).isoformat()}")
+            raise AuthorityError(f"印章 {seal_id} 已于 {catalog.aware(seal.revoked_at).isoformat()} 吊销")
         seal.revoked_at = now
         s.add(seal)
         _log(s, "revoke", seal, actor, reason, now)
@@ -124,5 +124,5 @@ def revoke_seal(app: App, seal_id: int, actor: str, reason: str) -> SealView:
 def _get(session, seal_id: int) -> Seal:  # type: ignore[no-untyped-def]
     seal = session.get(Seal, seal_id)
     if seal is None:
-        raise NotFound(f"seal {seal_id} is not registered; `yiyin seal list` shows the registered seals")
+        raise NotFound(f"印章 {seal_id} 未备案；`yiyin seal list` 列出已备案的印章")
     return seal
