@@ -548,7 +548,8 @@ def check_package(path: Path, *, log_verifier: LogVerifier | None = None, expect
         f.add("1-1", "the package carries no trust anchors (evidence/anchors/)")
     if expected_anchors is not None and not anchor_prints <= expected_anchors:
         f.add("1-1", "the package's trust anchors are not the bureau's: " + ", ".join(sorted(p[:16] for p in anchor_prints - expected_anchors)))
-    f.note("1-1", "trust anchors " + ("pinned to the bureau's" if expected_anchors is not None else "taken from the package (compare their fingerprints with the bureau's)"))
+    f.note("1-1", "信任锚与本局的根证书一致 trust anchors are the bureau's" if expected_anchors is not None
+           else "信任锚取自包内，请与本局公布的指纹核对 trust anchors taken from the package: compare their fingerprints with the bureau's")
     if at is not None:
         lapsed = sorted({a.subject.native.get("common_name", "") for a in anchors if a["tbs_certificate"]["validity"]["not_after"].native < at})
         f.note("1-1", f"as of {at.date()}, offline, with only what the package carries: every seal proven by its timestamp, "
