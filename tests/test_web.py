@@ -73,6 +73,7 @@ def test_json_lookup_forgives_typing(client: TestClient, demo) -> None:
     typed_number = " " + n.replace("0", "０", 1) + " "  # a full-width digit from a phone keyboard
     r = client.get("/api/v1/verify", params={"n": typed_number, "c": typed_code})
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert r.headers["referrer-policy"] == "no-referrer" and r.headers["x-content-type-options"] == "nosniff"
     body = r.json()
     assert body["result"] == "found" and answers(body) == {"intact": "not_checked", "issued": "yes", "in_force": "yes", "issuer": "yes"}
     doc = body["document"]
@@ -406,3 +407,21 @@ def test_numbers_printed_with_other_brackets_are_found_however_typed(app: App, c
         assert body["result"] == "found" and body["document"]["number"] == issued.number, typed
     other = "0000-0000-0000-0000" if issued.verification_code != "0000-0000-0000-0000" else "1111-1111-1111-1111"
     assert client.get("/api/v1/verify", params={"n": issued.number, "c": other}).status_code == 404
+
+
+@pytest.mark.parametrize("query", [
+    "n=%E8%BE%BDEA032100003&c=1QMH-QAS6-9X2V-4MZX",
+    "c=1qmh+qas6+9x2v+4mzx&n=%E5%8F%B0%E5%AE%A1%E6%89%B9%E8%AE%B8%E5%87%86%EF%BC%882026%EF%BC%891%E5%8F%B7",
+    "n=a&n=b&c",  # the last of repeated names; a name without a value is empty
+    "x=1&n=%zz%E8&c=%2B%26%3D",  # a broken escape stays as typed, escaped separators are text
+    "n=\xe5\x8f\xb0&c=",
+    "", "&&", "n", "=c",
+])
+def test_the_lookup_reads_its_query_as_parse_qsl_does(query: str) -> None:
+    from urllib.parse import parse_qsl
+
+    from yiyin.service.web.routes import query_values
+
+    raw = query.encode("latin-1").decode("unicode_escape").encode("latin-1")  # raw UTF-8 bytes, as some clients send
+    expected = {k: v for k, v in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True) if k in ("n", "c")}
+    assert query_values(raw, ("n", "c")) == expected

@@ -34,7 +34,12 @@ def normalise(code: str) -> str:
 
 
 def digest(code: str) -> str:
-    return hashlib.sha256(normalise(code).encode("ascii")).hexdigest()
+    return canonical_digest(normalise(code))
+
+
+def canonical_digest(canonical: str) -> str:
+    """The digest of a code already in the form :func:`normalise` returns."""
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def matches(code: str, stored_digest: str) -> bool:

@@ -11,6 +11,7 @@ addresses of one's own prefix does not multiply the allowance.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import threading
@@ -19,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 
+@functools.lru_cache(maxsize=65_536)  # parsing an address costs more than the bucket it keys
 def client_key(host: str | None) -> str:
     if not host:
         return "unknown"

@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from yiyin import __version__
 from yiyin.config import Settings
@@ -35,8 +36,21 @@ Public verification of the bureau's documents, transparency log, status lists; t
 """
 
 
+class YiyinAPI(FastAPI):
+    """The FastAPI application, with the public JSON lookup (the request every QR code scan and
+    every crowd makes) answered before FastAPI's and Starlette's per-request machinery."""
+
+    fast_lookup: FastLookup
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if FastLookup.wants(scope):
+            await self.fast_lookup.answer(scope, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
 def create_app(app: App | None = None, *, rate_limit: tuple[int, float] | None = None,
-               max_upload: int = MAX_UPLOAD, verify_slots: int = 2) -> FastAPI:
+               max_upload: int = MAX_UPLOAD, verify_slots: int = 2) -> YiyinAPI:
     """The whole HTTP service over one App. ``rate_limit`` (count, seconds) overrides the
     settings' ``YIYIN_RATE_LIMIT``; a count of 0 disables it."""
     application = app or App.open(Settings.from_env())
@@ -51,7 +65,7 @@ def create_app(app: App | None = None, *, rate_limit: tuple[int, float] | None =
         finally:
             preparing.cancel()
 
-    api = FastAPI(title="一印 yiyin", version=__version__, lifespan=lifespan, description=DESCRIPTION + api_errors.codes_table()
+    api = YiyinAPI(title="一印 yiyin", version=__version__, lifespan=lifespan, description=DESCRIPTION + api_errors.codes_table()
                   + "\n\n公众查验（/v、/api/v1/verify）的错误代码：\n\n" + public_codes_table())
     api_errors.install(api)
     api.state.yiyin = application
@@ -70,7 +84,7 @@ def create_app(app: App | None = None, *, rate_limit: tuple[int, float] | None =
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    api.add_middleware(FastLookup, checks=checks)
-    api.add_middleware(SecurityHeaders)  # added last: the outermost, so the fast lookup gets the headers too
+    api.fast_lookup = FastLookup(checks)
+    api.add_middleware(SecurityHeaders)
 
     return api

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
-_ALWAYS = ((b"referrer-policy", b"no-referrer"), (b"x-content-type-options", b"nosniff"))
+ALWAYS = ((b"referrer-policy", b"no-referrer"), (b"x-content-type-options", b"nosniff"))
 _HTML = ((b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY"))
 
 
@@ -30,7 +30,7 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
                 html = any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers)
-                headers += [(k, v) for k, v in (*_ALWAYS, *(_HTML if html else ())) if k not in present]
+                headers += [(k, v) for k, v in (*ALWAYS, *(_HTML if html else ())) if k not in present]
                 message = {**message, "headers": headers}
             await send(message)
 

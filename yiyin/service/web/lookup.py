@@ -176,7 +176,7 @@ R = TypeVar("R", bound=_HasDigest)
 def _genuine(rows: list[R], code: str) -> R | None:
     """The row whose verification code this is: one constant-time comparison per row found, and
     one against a dummy when none is, so that an unknown number costs what a wrong code costs."""
-    asked = vcodes.digest(code)  # of a canonical code: normalising it again is a no-op
+    asked = vcodes.canonical_digest(code)  # ``code`` is canonical: see _asked
     genuine = [r for r in rows or [None]
                if hmac.compare_digest(asked, r.code_digest if r is not None else _DUMMY_DIGEST) and r is not None]
     return genuine[0] if genuine else None
