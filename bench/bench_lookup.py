@@ -14,7 +14,9 @@ the same size on the same machine (the ceiling for one HTTP request on loopback)
 3. ``yiyin serve`` runs on 127.0.0.1 (YIYIN_RATE_LIMIT=0/1: rate limiting off) with 1 and 2
    uvicorn workers; wrk (Debian's) asks GET /api/v1/verify?n=…&c=… for licences drawn at random
    from the whole million, for ``--duration`` seconds per run, at each connection count.
-4. nginx (Debian's, started from a private config that listens on 127.0.0.1 only, stopped after)
+4. uvicorn, run as ``yiyin serve`` runs it, serves the same bytes from an ASGI app that does
+   nothing else: the floor of any Python web application on this machine.
+5. nginx (Debian's, started from a private config that listens on 127.0.0.1 only, stopped after)
    serves a file of the lookup's response size, under the same wrk runs.
 
 Both servers and wrk share this machine's cores. Prints a Markdown table.
@@ -192,6 +194,33 @@ def start_yiyin(home: Path, workers: int) -> tuple[subprocess.Popen, str]:
     return proc, base
 
 
+_EMPTY_APP = """
+BODY = open(__file__.replace("empty_app.py", "body.json"), "rb").read()
+HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        await send({"type": "http.response.body", "body": BODY})
+"""
+
+
+def start_empty_asgi(root: Path, body: bytes, workers: int) -> tuple[subprocess.Popen, str]:
+    """uvicorn (as yiyin serve runs it: uvloop, httptools, no access log) serving the same bytes
+    from an ASGI app that does nothing else: what any Python web application pays per request
+    on this machine before it does any work."""
+    (root / "empty_app.py").write_text(_EMPTY_APP)
+    (root / "body.json").write_bytes(body)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "empty_app:app", "--host", "127.0.0.1", "--port", str(port),
+                             "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
+                            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    wait_for(f"{base}/", proc)
+    return proc, base
+
+
 def stop(proc: subprocess.Popen) -> None:
     os.killpg(proc.pid, signal.SIGTERM)
     try:
@@ -332,6 +361,21 @@ def main() -> None:
                 print(f"yiyin w={workers} c={c}: {r}", flush=True)
         finally:
             stop(proc)
+
+    eroot = Path(tempfile.mkdtemp(prefix="yiyin-bench-asgi-"))
+    try:
+        for workers in (int(w) for w in args.workers.split(",")):
+            proc, ebase = start_empty_asgi(eroot, body, workers)
+            try:
+                run_wrk(f"{ebase}/", 8, 3, None)
+                for c in conns:
+                    r = run_wrk(f"{ebase}/", c, args.duration, None)
+                    results.append((f"uvicorn, empty ASGI app, {workers} worker{'s' if workers > 1 else ''}", c, r))
+                    print(f"empty ASGI w={workers} c={c}: {r}", flush=True)
+            finally:
+                stop(proc)
+    finally:
+        shutil.rmtree(eroot, ignore_errors=True)
 
     nroot = Path(tempfile.mkdtemp(prefix="yiyin-bench-nginx-"))
     conf, nbase = start_nginx(nroot, body)
