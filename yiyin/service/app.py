@@ -6,8 +6,10 @@ development PKI (root CA and one seal per registered seal of the bureau).
 
 from __future__ import annotations
 
+import fcntl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date, datetime, timezone
@@ -25,6 +27,7 @@ from yiyin.config import BUREAU_TIME, Settings
 from yiyin.errors import ConfigurationError
 from yiyin.registry import catalog
 from yiyin.registry.db import Database
+from yiyin.registry.staff import lock_trail
 from yiyin.registry.models import Delegation, Item, Organ, Seal
 from yiyin.service import catalogue
 from yiyin.service.samples import load_json, samples_dir
@@ -38,6 +41,19 @@ from yiyin.templates.fonts import FontSet
 from yiyin.templates.render import Renderer
 
 APPROVAL_SEAL = "行政审批专用章"
+
+
+@contextmanager
+def _setting_up(home: Path) -> Iterator[None]:
+    """One process at a time brings a data directory up to date: processes started together on a
+    fresh one (server workers, batch workers, the command line) would otherwise each create a
+    development CA, overwriting each other's files, and each a first seal."""
+    with open(home / "setup.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @dataclass
@@ -63,11 +79,13 @@ class App:
         except OSError as exc:
             raise ConfigurationError(f"data directory {settings.home} cannot be created: {exc}; set YIYIN_HOME") from exc
         db = Database(settings.db_url)
-        db.migrate()
         fonts = FontSet.from_settings(settings.font_dirs, settings.body_fonts, settings.title_fonts)
         app = cls(settings=settings, db=db, fonts=fonts, renderer=Renderer(fonts),
                   store=DocumentStore(settings.documents_dir), bureau_id="", _sealers={}, _lock=threading.Lock())
-        app.bureau_id = app._bootstrap()
+        with _setting_up(settings.home):
+            db.migrate()
+            app.pki  # noqa: B018 - the development CA, created here on first run
+            app.bureau_id = app._bootstrap()
         return app
 
     def close(self) -> None:
@@ -78,7 +96,10 @@ class App:
     def _bootstrap(self) -> str:
         organs_file = load_json(samples_dir() / "organs.json")
         # The sample catalogue fills in what is missing; what an operator changed is left alone.
+        # Processes on other machines (PostgreSQL, a shared YIYIN_HOME) are not held by the file
+        # lock of _setting_up: each transaction takes the log's lock first (seals take it anyway).
         with self.db.transaction() as s:
+            lock_trail(s)
             for spec in organs_file["organs"]:
                 if s.get(Organ, spec["id"]) is None:
                     catalog.upsert_organ(s, spec)
@@ -94,6 +115,7 @@ class App:
                     catalog.add_delegation(s, spec)
             catalogue.load_samples(s, samples_dir())  # combined matters and what the window needs per item
         with self.db.transaction() as s:
+            lock_trail(s)
             for spec in organs_file["organs"]:
                 organ = catalog.get_organ(s, spec["id"])
                 for seal_spec in spec.get("seals", []):
@@ -135,10 +157,15 @@ class App:
         fingerprint = cert_fingerprint(cert.public_bytes(serialization.Encoding.DER))
         rel = Path("pki") / "seals" / f"{organ.id}-{fingerprint[:12]}.p12"
         write_pkcs12(self.settings.home / rel, f"{organ.name}{purpose}", key, cert, [ca.cert])
-        return catalog.register_seal(
-            session, organ.id, purpose, cert.public_bytes(serialization.Encoding.PEM).decode("ascii"), fingerprint,
-            f"pkcs12:{rel.as_posix()}", cert.not_valid_before_utc, cert.not_valid_after_utc, diameter_mm,
-            actor=actor, reason=reason)
+        try:
+            return catalog.register_seal(
+                session, organ.id, purpose, cert.public_bytes(serialization.Encoding.PEM).decode("ascii"), fingerprint,
+                f"pkcs12:{rel.as_posix()}", cert.not_valid_before_utc, cert.not_valid_after_utc, diameter_mm,
+                actor=actor, reason=reason)
+        except BaseException:  # a key that no registered seal names is only a risk
+            for path in (self.settings.home / rel, (self.settings.home / rel).with_suffix(".pass")):
+                path.unlink(missing_ok=True)
+            raise
 
     def create_hsm_seal(self, session, organ: Organ, purpose: str, diameter_mm: int, location: str, *,  # type: ignore[no-untyped-def]
                         actor: str = "system") -> Seal:
