@@ -6,7 +6,9 @@ application is refused at intake (with the grounds, the reasons and the applican
 Each is sealed and numbered through the pipeline, like any document, as soon as its document type
 is in the template catalogue (and the organ has a numbering rule for it); until then the step
 alone records the facts the paper would carry. A paper that cannot be issued (e.g. the seal is
-unavailable) never undoes the step: the failure is recorded as a step of its own and audited.
+unavailable) never undoes the step: the failure is recorded as a step of its own, with the data
+the paper was to carry, and audited; once the fault is cleared, :func:`retry` issues that paper
+from that data (补出具), and the case page offers it.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yiyin.errors import YiyinError
+from yiyin.errors import NotFound, PermissionDenied, WorkflowError, YiyinError
 from yiyin.registry.cases import Case, CaseItem, CaseStep
 from yiyin.registry.models import Document, NumberingRule
+from yiyin.registry.staff import lock_trail
+from yiyin.service import audit
 from yiyin.service.app import App
 from yiyin.service.samples import load_json, samples_dir
 from yiyin.service.staff import Principal
@@ -109,25 +113,84 @@ def available(app: App, doc_type: str) -> bool:
 def issue(app: App, who: Principal, case_id: int, paper: tuple[str, dict[str, Any]]) -> str | None:
     """Seal the paper through the pipeline and link it to the case; its number, or None when its
     type is not available yet or it could not be issued (recorded as a step)."""
-    from yiyin.service.pipeline import Issuer, IssueRequest
-
     doc_type, data = paper
     if not available(app, doc_type):
         return None
+    try:
+        return _issue(app, who, case_id, doc_type, data, {})
+    except YiyinError as exc:
+        with app.db.transaction() as s:
+            s.add(CaseStep(case_id=case_id, action="paper_failed", actor=who.username, at=app.now(),
+                           detail={"doc_type": doc_type, "error": exc.message[:500], "data": data}))
+        return None
+
+
+def _issue(app: App, who: Principal, case_id: int, doc_type: str, data: dict[str, Any], note: dict[str, Any]) -> str:
+    from yiyin.service.pipeline import Issuer, IssueRequest
+
     with app.db.session() as s:
         case = s.get(Case, case_id)
         first = s.execute(select(CaseItem.item_code).where(CaseItem.case_id == case_id).order_by(CaseItem.position)).scalars().first()
         ref = case.ref
 
     def linked(session: Session, doc: Document) -> None:
+        if "retry_of" in note:  # under the trail's lock: of two retries at once, one issues, the other is voided
+            lock_trail(session)
+            if session.execute(select(CaseStep.id).where(CaseStep.case_id == case_id, CaseStep.action == "paper",
+                                                         CaseStep.detail["retry_of"].as_integer() == note["retry_of"])).first():
+                raise WorkflowError("该文书已由另一次补出具完成")
+            audit.record(session, who.username, "case.paper_retry", ref, {"doc_type": doc_type, "number": doc.number, **note})
         session.add(CaseStep(case_id=case_id, action="paper", actor=who.username, at=app.now(),
-                             detail={"doc_type": doc_type, "title": doc.title, "number": doc.number, "document_id": doc.id}))
+                             detail={"doc_type": doc_type, "title": doc.title, "number": doc.number, "document_id": doc.id, **note}))
 
-    try:
-        return Issuer(app).issue(IssueRequest(doc_type, data, first, ref, actor=who.username,
-                                              issue_date=app.today(), on_record=linked)).number
-    except YiyinError as exc:
-        with app.db.transaction() as s:
-            s.add(CaseStep(case_id=case_id, action="paper_failed", actor=who.username, at=app.now(),
-                           detail={"doc_type": doc_type, "error": exc.message[:500]}))
-        return None
+    return Issuer(app).issue(IssueRequest(doc_type, data, first, ref, actor=who.username,
+                                          issue_date=app.today(), on_record=linked)).number
+
+
+#: who may issue a paper again: whoever may take the step that produces it
+PAPER_ROLES = {"notice_correction": ("intake",), ACCEPTANCE: ("reviewer", "lead"), REJECTION: ("reviewer", "lead"),
+               "receipt_service": ("window",)}
+
+
+@dataclass(frozen=True)
+class FailedPaper:
+    step_id: int
+    doc_type: str
+    title: str
+    at: str
+    error: str
+
+
+def failed(session: Session, case_id: int) -> list[FailedPaper]:
+    """The case's papers that could not be issued and have not been issued since."""
+    from yiyin.templates.catalog import DOCUMENT_TYPES
+
+    steps = list(session.execute(select(CaseStep).where(CaseStep.case_id == case_id, CaseStep.action.in_(("paper", "paper_failed")))
+                                 .order_by(CaseStep.id)).scalars())
+    done = {st.detail.get("retry_of") for st in steps if st.action == "paper"}
+    return [FailedPaper(st.id, st.detail["doc_type"], DOCUMENT_TYPES[st.detail["doc_type"]].title if st.detail["doc_type"] in DOCUMENT_TYPES
+                        else st.detail["doc_type"], bureau_time(st.at).strftime("%Y-%m-%d %H:%M"), st.detail.get("error", ""))
+            for st in steps if st.action == "paper_failed" and st.id not in done and "data" in st.detail]
+
+
+def retry(app: App, who: Principal, case_id: int, step_id: int) -> str:
+    """补出具: issue a paper that could not be issued, from the data recorded when it failed (the
+    facts as they were at that step), dated today. Its number; a new failure is refused and
+    audited, and the paper stays to be issued."""
+    with audit.attempt(app, who.username, "case.paper_retry", str(case_id)):
+        with app.db.session() as s:
+            step = s.get(CaseStep, step_id)
+            if step is None or step.case_id != case_id or step.action != "paper_failed":
+                raise NotFound(f"办件 {case_id} 没有编号为 {step_id} 的未出具文书记录")
+            if "data" not in step.detail:
+                raise WorkflowError("该记录未保存文书所载数据，无法补出具")
+            paper = next((f for f in failed(s, case_id) if f.step_id == step_id), None)
+            if paper is None:
+                raise WorkflowError("该文书已补出具，无需再次出具")
+            case = s.get(Case, case_id)
+            assert case is not None
+            who.require(*PAPER_ROLES.get(paper.doc_type, ("lead",)))
+            if paper.doc_type in (ACCEPTANCE, REJECTION) and not who.in_section(case.lead_section):
+                raise PermissionDenied(f"{who.display_name}（{who.username}）不属于{case.lead_section}，不能出具该办件的{paper.title}")
+            data = dict(step.detail["data"])
+        return _issue(app, who, case_id, paper.doc_type, data, {"retry_of": step_id})

@@ -27,7 +27,7 @@ import mimetypes
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -655,7 +655,8 @@ def case_detail(app: App, case_id: int) -> dict[str, Any]:
                       "content_type": m.content_type, "received_by": m.received_by, "received_at": bureau_time(m.received_at).isoformat()}
                      for m in s.execute(select(CaseMaterial).where(CaseMaterial.case_id == case.id).order_by(CaseMaterial.id)).scalars()]
         have = {m["name"] for m in materials}
-        steps = [{"action": st.action, "actor": st.actor, "at": bureau_time(st.at).isoformat(), "detail": st.detail,
+        steps = [{"action": st.action, "actor": st.actor, "at": bureau_time(st.at).isoformat(),
+                  "detail": {k: v for k, v in st.detail.items() if k != "data"},  # a failed paper's data: kept for 补出具
                   "case_item_id": st.case_item_id}
                  for st in s.execute(select(CaseStep).where(CaseStep.case_id == case.id).order_by(CaseStep.id)).scalars()]
         documents = [_doc_json(d) for d in s.execute(select(Document).where(Document.case_ref == case.ref).order_by(Document.issued_at)).scalars()]
@@ -670,6 +671,7 @@ def case_detail(app: App, case_id: int) -> dict[str, Any]:
             "items": items, "materials": materials,
             "required_materials": [{"name": n, "received": n in have} for n in required_materials(s, case)],
             "documents": documents, "steps": steps,
+            "failed_papers": [asdict(f) for f in case_papers.failed(s, case.id)],
         }
 
 

@@ -215,6 +215,10 @@ def staff_api(app: App) -> APIRouter:
         cases.deliver(app, who, case_id, body.method, body.recipient, body.tracking)
         return Done()
 
+    @router.post("/cases/{case_id}/papers/{step_id}/retry", summary="补出具未能出具的文书（受理通知书、送达回证等）")
+    def retry_paper(who: Who, case_id: int, step_id: int) -> dict[str, str]:
+        return {"number": case_papers.retry(app, who, case_id, step_id)}
+
     @router.post("/cases/{case_id}/archive", summary="归档")
     def archive(who: Who, case_id: int) -> Done:
         cases.archive(app, who, case_id)

@@ -213,11 +213,16 @@ def staff_pages(app: App) -> APIRouter:
                 cases.deliver(app, who, case_id, str(form.get("method", "")), str(form.get("recipient", "")), str(form.get("tracking", "")))
             elif action == "archive":
                 cases.archive(app, who, case_id)
+            elif action == "retry-paper":
+                step = str(form.get("step", ""))
+                if not step.isdigit():
+                    raise InvalidData([FieldProblem("step", "required", "请选择要补出具的文书")], "补出具")
+                case_papers.retry(app, who, case_id, int(step))
             else:
                 raise InvalidData([FieldProblem("action", "known", f"没有“{action}”这项操作")])
 
         await anyio.to_thread.run_sync(act)
-        return RedirectResponse(f"/staff/cases/{case_id}?done={action}", status_code=303)
+        return RedirectResponse(f"/staff/cases/{case_id}?done={'paper' if action == 'retry-paper' else action}", status_code=303)
 
     router.add_api_route("/cases/{case_id:int}/{action}", guarded(case_act), methods=["POST"])
 
