@@ -69,7 +69,7 @@ def test_verify_exit_codes_and_json(demo_out: tuple[Path, str], cli_home: Path, 
     junk = tmp_path / "junk.pdf"
     junk.write_text("hello")
     unreadable = run_cli("verify", str(junk), home=cli_home)
-    assert unreadable.returncode == 2 and "not a PDF" in unreadable.stderr
+    assert unreadable.returncode == 2 and "不是 PDF" in unreadable.stderr
     missing = run_cli("verify", str(tmp_path / "nope.pdf"), home=cli_home)
     assert missing.returncode == 2
 

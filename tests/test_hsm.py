@@ -106,15 +106,15 @@ def test_seal_with_a_key_that_never_leaves_the_token(hsm_app: App, token: str, t
 def test_clear_errors_for_bad_locations(hsm_app: App, token: str) -> None:
     from yiyin.signing import hsm
 
-    with pytest.raises(ConfigurationError, match="lacks key"):
+    with pytest.raises(ConfigurationError, match="缺少 key"):
         hsm.Pkcs11Location.parse(f"pkcs11:module={MODULE};token={token};pin-env=X")
-    with pytest.raises(ConfigurationError, match="exactly one of pin-env or pin-file"):
+    with pytest.raises(ConfigurationError, match="pin-env 或 pin-file 中的一个"):
         hsm.Pkcs11Location.parse(f"pkcs11:module={MODULE};token={token};key=k")
-    with pytest.raises(ConfigurationError, match="no PKCS#11 token labelled 'nope'"):
+    with pytest.raises(ConfigurationError, match="没有标签为 'nope' 的令牌"):
         hsm.open_seal_key(location("nope", "k"), [])
-    with pytest.raises(ConfigurationError, match="holds no private key labelled 'missing'"):
+    with pytest.raises(ConfigurationError, match="没有标签为 'missing' 的私钥"):
         hsm.open_seal_key(location(token, "missing"), [])
-    with pytest.raises(ConfigurationError, match="environment variable YIYIN_NO_SUCH_PIN"):
+    with pytest.raises(ConfigurationError, match="环境变量 YIYIN_NO_SUCH_PIN"):
         hsm.Pkcs11Location.parse(location(token, "k", "YIYIN_NO_SUCH_PIN")).pin()
 
 
@@ -123,5 +123,5 @@ def test_wrong_pin_is_refused(token: str) -> None:
 
     hsm.SESSIONS.close_all()
     os.environ["YIYIN_WRONG_PIN"] = "00000000"
-    with pytest.raises(ConfigurationError, match="PIN incorrect"):
+    with pytest.raises(ConfigurationError, match="PIN 不正确"):
         hsm.SESSIONS.get(hsm.Pkcs11Location.parse(location(token, "k", "YIYIN_WRONG_PIN")))

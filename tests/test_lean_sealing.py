@@ -111,14 +111,14 @@ def test_a_second_lean_seal_keeps_the_first_valid_and_names_must_differ(app: App
     both = sealer.seal(first, left, request(PadesLevel.B_B, field="Seal2"))
     result = validate_pdf(both, app.trust_roots(), app.current_crls())
     assert result.ok and len(result.seals) == 2 and result.seals[-1].locked, [s.problems for s in result.signatures]
-    with pytest.raises(SealingError, match="already has a field named 'Seal1'"):
+    with pytest.raises(SealingError, match="已有名为 'Seal1' 的签名域"):
         sealer.seal(first, left, request(PadesLevel.B_B))
 
 
 def test_a_signature_too_large_for_its_reservation_is_refused(setup) -> None:  # type: ignore[no-untyped-def]
     sealer, pdf, placement = setup
     fields = SignatureFields("Seal1", "x", "x", "x", lock=False)
-    with pytest.raises(SealingError, match="does not fit the 64 bytes reserved"):
+    with pytest.raises(SealingError, match="超出了为它预留的 64 字节"):
         seal_update(pdf, placement.page, (placement.x, placement.y), PreparedAppearance(sealer.appearance_pdf), fields, 64,
                     lambda digest: SignedDataTemplate(sealer.key.signer).build(digest))
 

@@ -164,16 +164,16 @@ def request(n: int = 1) -> SealRequest:
 
 
 @pytest.mark.parametrize(("location", "message"), [
-    ("module=/x.so;token=t;key=k;pin-env=P", r"not a PKCS#11 location \(must start with pkcs11:\)"),
-    ("pkcs11:token=t;key=k;pin-env=P", "lacks module"),
-    ("pkcs11:module=/x.so;key=k;pin-env=P", "lacks token"),
-    ("pkcs11:module=/x.so;token=t;pin-env=P", "lacks key"),
-    ("pkcs11:module=/x.so;token=t;key=k", "exactly one of pin-env or pin-file"),
-    ("pkcs11:module=/x.so;token=t;key=k;pin-env=P;pin-file=/f", "exactly one of pin-env or pin-file"),
-    ("pkcs11:module=/x.so;token=t;key=k;pin=1234", "pin-env or pin-file; the PIN itself is never written in it"),
-    ("pkcs11:module=/x.so;token=t;key=k;pin-env=P;pin=1234", r"unknown part\(s\) \['pin'\]$"),
-    ("pkcs11:module=/x.so;token=;key=k;pin-env=P", "'token=' must be name=value"),
-    ("pkcs11:module=/x.so;token=t;key;pin-env=P", "'key' must be name=value"),
+    ("module=/x.so;token=t;key=k;pin-env=P", r"不是 PKCS#11 位置（须以 pkcs11: 开头）"),
+    ("pkcs11:token=t;key=k;pin-env=P", "缺少 module"),
+    ("pkcs11:module=/x.so;key=k;pin-env=P", "缺少 token"),
+    ("pkcs11:module=/x.so;token=t;pin-env=P", "缺少 key"),
+    ("pkcs11:module=/x.so;token=t;key=k", "pin-env 或 pin-file 中的一个"),
+    ("pkcs11:module=/x.so;token=t;key=k;pin-env=P;pin-file=/f", "pin-env 或 pin-file 中的一个"),
+    ("pkcs11:module=/x.so;token=t;key=k;pin=1234", "pin-env 或 pin-file 中的一个（只能一个）；PIN 本身不得写在位置中"),
+    ("pkcs11:module=/x.so;token=t;key=k;pin-env=P;pin=1234", r"无法识别的部分 \['pin'\]"),
+    ("pkcs11:module=/x.so;token=;key=k;pin-env=P", "'token=' 格式不对，须写成 名称=值"),
+    ("pkcs11:module=/x.so;token=t;key;pin-env=P", "'key' 格式不对，须写成 名称=值"),
 ])
 def test_a_bad_location_names_the_part_to_fix(location: str, message: str) -> None:
     from yiyin.signing import hsm
@@ -201,16 +201,16 @@ def test_the_pin_comes_from_its_source_and_its_absence_is_named(tmp_path: Path, 
     (tmp_path / "pin").write_text("654321\n")
     assert hsm.Pkcs11Location.parse(f"pkcs11:module=/m;token=t;key=k;pin-file={tmp_path / 'pin'}").pin() == "654321"
     monkeypatch.delenv("YIYIN_TEST_NO_PIN", raising=False)
-    with pytest.raises(ConfigurationError, match="environment variable YIYIN_TEST_NO_PIN"):
+    with pytest.raises(ConfigurationError, match="环境变量 YIYIN_TEST_NO_PIN"):
         hsm.Pkcs11Location.parse("pkcs11:module=/m;token=t;key=k;pin-env=YIYIN_TEST_NO_PIN").pin()
-    with pytest.raises(ConfigurationError, match=f"PIN file {tmp_path / 'absent'} cannot be read"):
+    with pytest.raises(ConfigurationError, match=f"无法读取.*PIN 文件 {tmp_path / 'absent'}"):
         hsm.Pkcs11Location.parse(f"pkcs11:module=/m;token=t;key=k;pin-file={tmp_path / 'absent'}").pin()
 
 
 def test_a_missing_module_is_named(token: Token) -> None:
     from yiyin.signing import hsm
 
-    with pytest.raises(ConfigurationError, match="PKCS#11 module /nonexistent/libhsm.so does not exist"):
+    with pytest.raises(ConfigurationError, match="PKCS#11 模块 /nonexistent/libhsm.so 不存在"):
         hsm.open_seal_key(f"pkcs11:module=/nonexistent/libhsm.so;token={token.label};key=k;pin-env={PIN_ENV}", [])
 
 
@@ -245,7 +245,7 @@ def test_the_private_key_never_leaves_the_token(seal: HsmSeal, token: Token) -> 
 def test_a_key_label_is_never_reused(seal: HsmSeal, token: Token) -> None:
     from yiyin.signing import hsm
 
-    with pytest.raises(ConfigurationError, match="already holds a key labelled 'approval-2026'"):
+    with pytest.raises(ConfigurationError, match="已有标签为 'approval-2026' 的密钥"):
         hsm.generate_key(hsm.Pkcs11Location.parse(seal.location))
 
 
@@ -342,7 +342,7 @@ def test_wrong_pin_is_refused_clearly(token: Token, seal: HsmSeal, monkeypatch: 
 
     hsm.SESSIONS.close_all()
     monkeypatch.setenv("YIYIN_TEST_WRONG_PIN", "0" * 16)
-    with pytest.raises(ConfigurationError, match=f"refused the user PIN for token '{token.label}'"):
+    with pytest.raises(ConfigurationError, match=f"拒绝了令牌 '{token.label}' 的用户 PIN"):
         hsm.open_seal_key(token.location("approval-2026", pin="pin-env=YIYIN_TEST_WRONG_PIN"), [seal.root])
     # the right PIN still works afterwards
     assert hsm.open_seal_key(seal.location, [seal.root]).cert.dump() == seal.cert_der
@@ -351,14 +351,14 @@ def test_wrong_pin_is_refused_clearly(token: Token, seal: HsmSeal, monkeypatch: 
 def test_wrong_token_label_is_named(token: Token, seal: HsmSeal) -> None:
     from yiyin.signing import hsm
 
-    with pytest.raises(ConfigurationError, match=f"no PKCS#11 token labelled 'no-such-token' in {MODULE}"):
+    with pytest.raises(ConfigurationError, match=f"PKCS#11 模块 {MODULE} 中没有标签为 'no-such-token' 的令牌"):
         hsm.open_seal_key(token.location("approval-2026", token="no-such-token"), [seal.root])
 
 
 def test_missing_key_is_named(token: Token, seal: HsmSeal) -> None:
     from yiyin.signing import hsm
 
-    with pytest.raises(ConfigurationError, match=f"token '{token.label}' holds no private key labelled 'retired-2019'"):
+    with pytest.raises(ConfigurationError, match=f"令牌 '{token.label}' 中没有标签为 'retired-2019' 的私钥"):
         hsm.open_seal_key(token.location("retired-2019"), [seal.root])
 
 
@@ -367,7 +367,7 @@ def test_a_key_without_its_certificate_is_named(token: Token) -> None:
 
     loc = hsm.Pkcs11Location.parse(token.location("half-made"))
     hsm.generate_key(loc)  # the custodian stopped before the CA answered
-    with pytest.raises(ConfigurationError, match="seal key 'half-made' on token .* cannot be used"):
+    with pytest.raises(ConfigurationError, match="令牌 .* 上的印章密钥 'half-made' 无法使用"):
         hsm.open_seal_key(str(loc), [])
 
 

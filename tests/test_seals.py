@@ -258,5 +258,5 @@ def test_a_seal_registered_without_a_size_gets_its_organs_standard_size(own_app:
     sealed = sealer.seal(pdf, placement, SealRequest(reason="x", location="x", signer_name="x"))
     x0, _, x1, _ = (float(v) for v in re.search(rb"/Rect\[([\d. ]+)\]", sealed[len(pdf):])[1].split())
     assert x1 - x0 == pytest.approx(45 * 72 / 25.4, abs=0.01)  # the picture drawn at 45 mm
-    with pytest.raises(ConfigurationError, match="division code"):
+    with pytest.raises(ConfigurationError, match="行政区划代码 '21'"):
         standard_diameter_mm("21", "台安县人民政府")

@@ -37,7 +37,7 @@ def organ_level(division_code: str) -> str:
     (GB/T 2260, six digits PPCCDD; a township's code (GB/T 10114) has nine or more)."""
     code = division_code.strip()
     if not code.isdigit() or len(code) < 6:
-        raise ConfigurationError(f"division code {division_code!r}: expected six or more digits (GB/T 2260)")
+        raise ConfigurationError(f"行政区划代码 {division_code!r} 不正确：应为六位或更多数字（GB/T 2260）")
     if len(code) > 6:
         return "township"
     if code[2:] == "0000":
@@ -62,9 +62,9 @@ class SealAppearanceSpec:
 
     def __post_init__(self) -> None:
         if not self.organ.strip():
-            raise ConfigurationError("seal appearance: organ name is empty")
+            raise ConfigurationError("印章图样：机关名称为空")
         if not 20 <= self.diameter_mm <= 60:
-            raise ConfigurationError(f"seal appearance: diameter {self.diameter_mm} mm is outside 20-60 mm")
+            raise ConfigurationError(f"印章图样：直径 {self.diameter_mm} 毫米超出 20–60 毫米的范围")
 
     @property
     def diameter_pt(self) -> float:
@@ -79,9 +79,9 @@ def render_appearance(spec: SealAppearanceSpec, fonts: tuple[str, ...], font_dir
             ignore_system_fonts=True, sys_inputs={"spec": payload}, pdf_tags=False,
         )
     except typst.TypstError as exc:
-        raise ConfigurationError(f"seal appearance failed to render: {exc}") from exc
+        raise ConfigurationError(f"印章图样绘制失败：{exc}") from exc
     if warnings:
-        raise ConfigurationError("seal appearance rendered with warnings: " + "; ".join(map(str, warnings)))
+        raise ConfigurationError("印章图样绘制时有警告（多为字体问题）：" + "; ".join(map(str, warnings)))
     return pdf
 
 

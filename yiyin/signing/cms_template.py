@@ -62,15 +62,15 @@ class SignedDataTemplate:
         try:
             sample: cms.ContentInfo = asyncio.run(signer.async_sign(marker, DIGEST, use_pades=True))
         except Exception as exc:
-            raise SealingError(f"the seal key cannot sign: {type(exc).__name__}: {exc}") from exc
+            raise SealingError(f"印章密钥无法签名：{type(exc).__name__}: {exc}") from exc
         signed_data = sample["content"]
         (info,) = signed_data["signer_infos"]
         kinds = {attr["type"].native for attr in info["signed_attrs"]}
         if not REQUIRED_ATTRIBUTES <= kinds or "signing_time" in kinds:
-            raise SealingError(f"unexpected PAdES signed attributes from the signer: {sorted(kinds)}")
+            raise SealingError(f"签名设备给出的 PAdES 签名属性不符合要求：{sorted(kinds)}")
         attrs = info["signed_attrs"].dump()  # [0] IMPLICIT SET OF Attribute
         if attrs.count(marker) != 1:
-            raise SealingError("the signed attributes template does not hold the message digest exactly once")
+            raise SealingError("签名属性模板中的消息摘要不是恰好一处，无法使用")
         self._attrs_head, self._attrs_tail = attrs.split(marker)
         self._content_type = sample["content_type"].dump()
         self._signed_data_head = b"".join(signed_data[k].dump() for k in
@@ -84,7 +84,7 @@ class SignedDataTemplate:
     def signed_attributes(self, digest: bytes) -> bytes:
         """DER of the signed attributes as hashed for the signature (tagged as a SET)."""
         if len(digest) != DIGEST_SIZE:
-            raise SealingError(f"message digest must be {DIGEST_SIZE} bytes of SHA-256, got {len(digest)}")
+            raise SealingError(f"消息摘要须为 {DIGEST_SIZE} 字节的 SHA-256，实为 {len(digest)} 字节")
         return b"\x31" + (self._attrs_head + digest + self._attrs_tail)[1:]
 
     def build(self, digest: bytes, timestamper: TimeStamper | None = None) -> bytes:

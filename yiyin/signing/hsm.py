@@ -44,21 +44,21 @@ class Pkcs11Location:
     @classmethod
     def parse(cls, location: str) -> "Pkcs11Location":
         if not location.startswith(SCHEME):
-            raise ConfigurationError(f"key location {location!r} is not a PKCS#11 location (must start with {SCHEME})")
+            raise ConfigurationError(f"密钥位置 {location!r} 不是 PKCS#11 位置（须以 {SCHEME} 开头）")
         parts: dict[str, str] = {}
         for item in filter(None, location[len(SCHEME):].split(";")):
             name, sep, value = item.partition("=")
             if not sep or not value:
-                raise ConfigurationError(f"PKCS#11 location: {item!r} must be name=value")
+                raise ConfigurationError(f"PKCS#11 位置中的 {item!r} 格式不对，须写成 名称=值（如 token=yiyin）")
             parts[name.strip()] = value.strip()
         missing = [p for p in _REQUIRED if p not in parts]
         if missing:
-            raise ConfigurationError(f"PKCS#11 location lacks {', '.join(missing)} (needs module, token, key and pin-env or pin-file)")
+            raise ConfigurationError(f"PKCS#11 位置缺少 {'、'.join(missing)}（须写明 module、token、key，以及 pin-env 或 pin-file）")
         if ("pin-env" in parts) == ("pin-file" in parts):
-            raise ConfigurationError("PKCS#11 location must name exactly one of pin-env or pin-file; the PIN itself is never written in it")
+            raise ConfigurationError("PKCS#11 位置须写明 pin-env 或 pin-file 中的一个（只能一个）；PIN 本身不得写在位置中")
         unknown = set(parts) - {*_REQUIRED, "pin-env", "pin-file"}
         if unknown:
-            raise ConfigurationError(f"PKCS#11 location has unknown part(s) {sorted(unknown)}")
+            raise ConfigurationError(f"PKCS#11 位置含有无法识别的部分 {sorted(unknown)}（只可有 module、token、key、pin-env、pin-file）")
         return cls(parts["module"], parts["token"], parts["key"], parts.get("pin-env", ""), parts.get("pin-file", ""))
 
     def __str__(self) -> str:
@@ -69,12 +69,12 @@ class Pkcs11Location:
         if self.pin_env:
             value = os.environ.get(self.pin_env, "")
             if not value:
-                raise ConfigurationError(f"the HSM user PIN is expected in environment variable {self.pin_env}, which is empty")
+                raise ConfigurationError(f"硬件安全模块（HSM）的用户 PIN 应由环境变量 {self.pin_env} 提供，但该变量未设置或为空；请设置后重试")
             return value
         try:
             return Path(self.pin_file).read_text().strip()
         except OSError as exc:
-            raise ConfigurationError(f"the HSM user PIN file {self.pin_file} cannot be read: {exc.strerror}") from None
+            raise ConfigurationError(f"无法读取硬件安全模块（HSM）的用户 PIN 文件 {self.pin_file}：{exc.strerror}") from None
 
 
 class _Sessions:
@@ -89,15 +89,15 @@ class _Sessions:
         with self._lock:
             if key not in self._open:
                 if not Path(loc.module).exists():
-                    raise ConfigurationError(f"PKCS#11 module {loc.module} does not exist")
+                    raise ConfigurationError(f"PKCS#11 模块 {loc.module} 不存在；请核对 module= 的路径")
                 try:
                     token = pkcs11.lib(loc.module).get_token(token_label=loc.token)
                 except pkcs11.NoSuchToken:
-                    raise ConfigurationError(f"no PKCS#11 token labelled {loc.token!r} in {loc.module}") from None
+                    raise ConfigurationError(f"PKCS#11 模块 {loc.module} 中没有标签为 {loc.token!r} 的令牌；请核对 token= 是否与令牌标签一致") from None
                 try:
                     self._open[key] = token.open(user_pin=loc.pin(), rw=True)
                 except pkcs11.PinIncorrect:
-                    raise ConfigurationError(f"the HSM refused the user PIN for token {loc.token!r} (PIN incorrect)") from None
+                    raise ConfigurationError(f"硬件安全模块（HSM）拒绝了令牌 {loc.token!r} 的用户 PIN（PIN 不正确）；请核对 PIN") from None
             return self._open[key]
 
     def close_all(self) -> None:
@@ -114,7 +114,7 @@ def generate_key(loc: Pkcs11Location) -> ec.EllipticCurvePublicKey:
     """Generate an EC P-256 seal key inside the token (sensitive, never extractable)."""
     session = SESSIONS.get(loc)
     if list(session.get_objects({Attribute.LABEL: loc.key, Attribute.CLASS: ObjectClass.PRIVATE_KEY})):
-        raise ConfigurationError(f"token {loc.token!r} already holds a key labelled {loc.key!r}; choose another label")
+        raise ConfigurationError(f"令牌 {loc.token!r} 中已有标签为 {loc.key!r} 的密钥；请换一个密钥标签（key=）")
     params = session.create_domain_parameters(KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")}, local=True)
     public, _private = params.generate_keypair(
         store=True, label=loc.key, id=loc.key.encode(),
@@ -143,12 +143,12 @@ def open_seal_key(location: str, chain: list[asn1_x509.Certificate]) -> SealKey:
     loc = Pkcs11Location.parse(location)
     session = SESSIONS.get(loc)
     if not list(session.get_objects({Attribute.LABEL: loc.key, Attribute.CLASS: ObjectClass.PRIVATE_KEY})):
-        raise ConfigurationError(f"token {loc.token!r} holds no private key labelled {loc.key!r}")
+        raise ConfigurationError(f"令牌 {loc.token!r} 中没有标签为 {loc.key!r} 的私钥；请核对 key= 是否与备案时的密钥标签一致")
     try:
         # The digest is computed here and the token signs it with plain CKM_ECDSA: SoftHSM2 and many
         # HSMs do not offer the combined hash-and-sign mechanism, and the key never leaves either way.
         signer = PKCS11Signer(session, cert_label=loc.key, key_label=loc.key, ca_chain=chain, use_raw_mechanism=True)
         cert = signer.signing_cert
     except Exception as exc:
-        raise ConfigurationError(f"seal key {loc.key!r} on token {loc.token!r} cannot be used: {exc}") from exc
+        raise ConfigurationError(f"令牌 {loc.token!r} 上的印章密钥 {loc.key!r} 无法使用：{exc}") from exc
     return SealKey(signer=signer, cert=cert)

@@ -75,7 +75,7 @@ def seal_update(pdf: bytes, page_ix: int, centre: tuple[float, float], appearanc
     try:
         page_ref = reader.find_page_for_modification(page_ix)[0]
     except Exception as exc:
-        raise SealingError(f"the document has no page {page_ix + 1} to place the seal on") from exc
+        raise SealingError(f"文书没有第 {page_ix + 1} 页，无法在该页盖章") from exc
     page = page_ref.get_object()
 
     next_number = int(trailer["/Size"])
@@ -104,7 +104,7 @@ def seal_update(pdf: bytes, page_ix: int, centre: tuple[float, float], appearanc
     fields_ref = form.raw_get("/Fields") if "/Fields" in form else None
     field_list = list(fields_ref.get_object().iterate()) if fields_ref is not None else []
     if any(str(f.get_object().get("/T", "")) == fields.field_name for f in field_list):
-        raise SealingError(f"the document already has a field named {fields.field_name!r}")
+        raise SealingError(f"文书中已有名为 {fields.field_name!r} 的签名域，不能重复盖章")
     new_form = generic.DictionaryObject({k: form.raw_get(k) for k in form})
     if isinstance(fields_ref, generic.IndirectObject):
         array = generic.ArrayObject([*field_list, ref(widget_n)])
@@ -192,6 +192,6 @@ def seal_update(pdf: bytes, page_ix: int, centre: tuple[float, float], appearanc
     digest.update(view[contents_end:])
     signature = sign(digest.digest())
     if len(signature) > reserve:
-        raise SealingError(f"the signature ({len(signature)} bytes) does not fit the {reserve} bytes reserved for it")
+        raise SealingError(f"签名（{len(signature)} 字节）超出了为它预留的 {reserve} 字节")
     out[contents_start + 1:contents_start + 1 + 2 * len(signature)] = signature.hex().upper().encode()
     return bytes(out)

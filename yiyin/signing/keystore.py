@@ -38,12 +38,12 @@ def load_pkcs12(path: Path, passphrase: bytes | None = None) -> SealKey:
     if passphrase is None:
         pass_file = path.with_suffix(".pass")
         if not pass_file.exists():
-            raise ConfigurationError(f"keystore {path}: no passphrase given and no {pass_file.name} beside it")
+            raise ConfigurationError(f"密钥文件 {path} 无法打开：未给出口令，旁边也没有口令文件 {pass_file.name}")
         passphrase = pass_file.read_bytes().strip()
     try:
         signer = signers.SimpleSigner.load_pkcs12(str(path), passphrase=passphrase)
     except Exception as exc:  # pyHanko reports bad passphrases and broken files alike
-        raise ConfigurationError(f"keystore {path} could not be opened: {exc}") from exc
+        raise ConfigurationError(f"密钥文件 {path} 无法打开（口令不对或文件已损坏）：{exc}") from exc
     if signer is None or signer.signing_cert is None:
-        raise ConfigurationError(f"keystore {path} holds no key and certificate")
+        raise ConfigurationError(f"密钥文件 {path} 中没有密钥和证书")
     return SealKey(signer=signer, cert=signer.signing_cert)

@@ -127,7 +127,7 @@ class Sealer:
         can record the sealed revision before validation data are appended to it.
         """
         if request.level.timestamped and self.timestamper is None:
-            raise SealingError(f"PAdES {request.level.value} needs a time-stamping authority, and none is configured")
+            raise SealingError(f"PAdES {request.level.value} 级盖章需要时间戳服务（TSA），但没有配置；可用 YIYIN_TSA_URL 指定")
         template, appearance = self._prepare()
         fields = SignatureFields(request.field_name, request.reason, request.location, request.signer_name, request.final)
         timestamper = self.timestamper if request.level.timestamped else None
@@ -139,14 +139,14 @@ class Sealer:
         except SealingError:
             raise
         except Exception as exc:
-            raise SealingError(f"sealing ({request.level.value}) failed: {type(exc).__name__}: {exc}") from exc
+            raise SealingError(f"盖章（PAdES {request.level.value}）失败：{type(exc).__name__}: {exc}") from exc
 
     def seal_with_pyhanko(self, pdf: bytes, placement: SealPlacement, request: SealRequest) -> bytes:
         """The same seal written by pyHanko's signer: for inputs the lean writer leaves alone, and
         as the reference the lean writer is compared with."""
         level = request.level
         if level.timestamped and self.timestamper is None:
-            raise SealingError(f"PAdES {level.value} needs a time-stamping authority, and none is configured")
+            raise SealingError(f"PAdES {level.value} 级盖章需要时间戳服务（TSA），但没有配置；可用 YIYIN_TSA_URL 指定")
         r = self.diameter_pt / 2
         box = (round(placement.x - r), round(placement.y - r), round(placement.x + r), round(placement.y + r))
         meta = signers.PdfSignatureMetadata(
@@ -178,7 +178,7 @@ class Sealer:
         except SealingError:
             raise
         except Exception as exc:
-            raise SealingError(f"sealing ({level.value}) failed: {type(exc).__name__}: {exc}") from exc
+            raise SealingError(f"盖章（PAdES {level.value}）失败：{type(exc).__name__}: {exc}") from exc
         return out.getvalue()
 
     def extend(self, pdf: bytes, level: PadesLevel, revocation: RevocationMaterial | None) -> bytes:
@@ -187,7 +187,7 @@ class Sealer:
         if not level.long_term:
             return pdf
         if revocation is None or self.timestamper is None:
-            raise SealingError(f"PAdES {level.value} needs revocation data and a time-stamping authority")
+            raise SealingError(f"PAdES {level.value} 级需要吊销信息（CRL/OCSP）和时间戳服务（TSA），但未提供")
         context = revocation.context()
         try:
             reader = PdfFileReader(io.BytesIO(pdf), strict=False)
@@ -201,5 +201,5 @@ class Sealer:
                     bytes_reserved=self._reserve[True], output=out)
                 pdf = out.getvalue()
         except Exception as exc:
-            raise SealingError(f"adding {level.value} validation data failed: {type(exc).__name__}: {exc}") from exc
+            raise SealingError(f"添加 PAdES {level.value} 长期验证数据（证书链、吊销信息、文档时间戳）失败：{type(exc).__name__}: {exc}") from exc
         return pdf

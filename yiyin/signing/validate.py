@@ -179,13 +179,13 @@ def validate_pdf(data: bytes, trust_roots: list[asn1_x509.Certificate], crls: li
     for every certificate, not merely used when present.
     """
     if data.lstrip()[:5] != b"%PDF-":
-        raise UnreadableDocument("the file is not a PDF (no %PDF- header)")
+        raise UnreadableDocument("文件不是 PDF（开头没有 %PDF- 标记）")
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         embedded, damaged = _collect(reader)
         revisions = reader.xrefs.total_revisions
     except (PdfReadError, ValueError, KeyError, IndexError, TypeError) as exc:
-        raise UnreadableDocument(f"the PDF cannot be read: {exc}") from exc
+        raise UnreadableDocument(f"PDF 文件无法读取：{exc}") from exc
     crl_objs = [asn1_crl.CertificateList.load(c) for c in (crls or [])]
     ocsp_objs = [asn1_ocsp.OCSPResponse.load(o) for o in (ocsps or [])]
 

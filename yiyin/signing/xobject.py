@@ -52,7 +52,7 @@ class PreparedAppearance:
             page = reader.root["/Pages"]["/Kids"][0].get_object()
             self.size = tuple(float(v) for v in page["/MediaBox"])
         except Exception as exc:
-            raise ConfigurationError(f"seal appearance {appearance_pdf.name} cannot be read: {exc}") from exc
+            raise ConfigurationError(f"印章图样文件 {appearance_pdf} 无法读取：{exc}") from exc
         self._local: dict[tuple[int, int], int] = {}
         self._objects: list[_Template | None] = [None]  # local 0 is the form XObject itself
         content = page["/Contents"]
@@ -90,7 +90,7 @@ class PreparedAppearance:
                     self._objects[self._local[key]] = _template(self._copy(target), None)
             return generic.IndirectObject(_MARK + self._local[key], 0, None)
         if isinstance(obj, generic.StreamObject):
-            raise ConfigurationError("seal appearance: a stream used directly inside another object")
+            raise ConfigurationError("印章图样文件的结构无法使用：其中有数据流直接嵌在另一个对象中（a stream used directly inside another object）")
         if isinstance(obj, generic.DictionaryObject):
             return generic.DictionaryObject({k: self._copy(obj.raw_get(k)) for k in obj})
         if isinstance(obj, generic.ArrayObject):
