@@ -21,7 +21,7 @@ def _default_home() -> Path:
 def _url(value: str, name: str) -> str:
     value = value.strip()
     if value and not value.startswith(("http://", "https://")):
-        raise ConfigurationError(f"{name} must start with http:// or https://, got {value!r}")
+        raise ConfigurationError(f"环境变量 {name} 须以 http:// 或 https:// 开头，现为 {value!r}")
     return value
 
 
@@ -32,7 +32,7 @@ def _rate(value: str) -> tuple[int, float]:
     except ValueError:
         parsed = (-1, 0.0)
     if not sep or parsed[0] < 0 or parsed[1] <= 0:
-        raise ConfigurationError(f"YIYIN_RATE_LIMIT must be COUNT/SECONDS, e.g. 30/60, got {value!r}")
+        raise ConfigurationError(f"环境变量 YIYIN_RATE_LIMIT 须写成 次数/秒数（如 30/60 表示每个客户端 60 秒内最多 30 次；0/1 表示不限），现为 {value!r}")
     return parsed
 
 
@@ -74,7 +74,7 @@ class Settings:
         font_dirs = tuple(Path(p).expanduser() for p in env.get("YIYIN_FONT_DIRS", "").split(os.pathsep) if p)
         for d in font_dirs:
             if not d.is_dir():
-                raise ConfigurationError(f"YIYIN_FONT_DIRS: {d} is not a directory")
+                raise ConfigurationError(f"环境变量 YIYIN_FONT_DIRS 中的 {d} 不是文件夹（或不存在）；请改正路径，多个文件夹以“{os.pathsep}”分隔")
 
         def families(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
             raw = env.get(name, "")

@@ -81,7 +81,7 @@ def render_appearance(spec: SealAppearanceSpec, fonts: tuple[str, ...], font_dir
     except typst.TypstError as exc:
         raise ConfigurationError(f"印章图样绘制失败：{exc}") from exc
     if warnings:
-        raise ConfigurationError("印章图样绘制时有警告（多为字体问题）：" + "; ".join(map(str, warnings)))
+        raise ConfigurationError("印章图样绘制时出现警告，未生成图样：" + "; ".join(map(str, warnings)))
     return pdf
 
 

@@ -27,4 +27,4 @@ def document_type(type_id: str) -> DocumentType:
         return DOCUMENT_TYPES[type_id]
     except KeyError:
         known = ", ".join(f"{k}（{v.title}）" for k, v in DOCUMENT_TYPES.items())
-        raise InvalidData([FieldProblem("doc_type", "known_type", f"没有文书类型“{type_id}”；可用的类型：{known}")]) from None
+        raise InvalidData([FieldProblem("doc_type", "known_type", f"没有文书类型“{type_id}”；可用的类型：{known}")], "文书类型") from None

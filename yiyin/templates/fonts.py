@@ -69,7 +69,7 @@ class FontSet:
         missing = [f for f, c in cover.items() if not c]
         if missing:
             searched = ", ".join(str(d) for d in self.dirs)
-            raise ConfigurationError(f"font family {', '.join(missing)} not found in {searched}; set YIYIN_FONT_DIRS or YIYIN_FONT_BODY/YIYIN_FONT_TITLE")
+            raise ConfigurationError(f"在 {searched} 中找不到字体 {'、'.join(missing)}；请用 YIYIN_FONT_DIRS 指向存放该字体的文件夹，或在 YIYIN_FONT_BODY、YIYIN_FONT_TITLE 中改用已有的字体")
         return {f: frozenset(c) for f, c in cover.items()}
 
     @cached_property

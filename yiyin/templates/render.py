@@ -155,11 +155,11 @@ class Renderer:
                 pdf, warnings = compiler.compile_with_warnings(sys_inputs=inputs, pdf_standards=[PDF_STANDARD], timestamp=int(stamp))
                 anchors = json.loads(compiler.query("<seal-anchor>", field="value"))
             except typst.TypstError as exc:
-                raise ConfigurationError(f"layout of {doc_type.id} failed to render: {exc}") from exc
+                raise ConfigurationError(f"文书类型 {doc_type.id}（{doc_type.title}）的版式排版失败：{exc}") from exc
         if warnings:
-            raise ConfigurationError(f"layout of {doc_type.id} rendered with warnings: " + "; ".join(str(w) for w in warnings))
+            raise ConfigurationError(f"文书类型 {doc_type.id}（{doc_type.title}）的版式排版时出现警告，未生成文书：" + "; ".join(str(w) for w in warnings))
         if not anchors or (len(anchors) > 1 and any(a.get("party") is None for a in anchors)):
-            raise ConfigurationError(f"layout of {doc_type.id} must place one signature block, or one per party, found {len(anchors)}")
+            raise ConfigurationError(f"文书类型 {doc_type.id}（{doc_type.title}）的版式须有一个盖章位置，或每个协议方各一个，实有 {len(anchors)} 个")
         placed = [(a.get("party"), SealAnchor(page=int(a["page"]) - 1, x=float(a["cx"]),
                                               y=float(a["page_height"]) - float(a["cy"]))) for a in anchors]
         return RenderedDocument(pdf=pdf, anchors=placed, attachment=attachment)
