@@ -270,7 +270,7 @@ def test_cli_build_and_check(archive_app: App, tmp_path: Path) -> None:
     again = run_cli("archive", "build", CASE, "--out", str(out), home=home)
     assert again.returncode == 2 and "not an empty folder" in again.stderr
     missing = run_cli("archive", "build", "台审批受〔2026〕9999号", "--out", str(tmp_path / "x"), home=home)
-    assert missing.returncode != 0 and "no document in the registry" in missing.stderr
+    assert missing.returncode != 0 and "登记簿中没有" in missing.stderr and "台审批受〔2026〕9999号" in missing.stderr
     _flip(out / "data/documents/001.pdf")
     assert run_cli("archive", "check", str(out), home=home).returncode == 1
     assert run_cli("archive", "check", str(tmp_path / "nothing"), home=home).returncode == 2

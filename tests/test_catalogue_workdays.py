@@ -60,7 +60,7 @@ def test_import_names_every_bad_row_and_changes_nothing(tmp_path: Path) -> None:
                     "items": [{"code": "210321-XK-9001"}, {"code": "210321-XK-9999"}]}]}, ensure_ascii=False), "utf-8")
     out = run_cli("catalog", "import", str(bad), home=home)
     assert out.returncode == 2
-    for expected in ("items[1]（210321-XK-9002）: give kind", "items[1]（210321-XK-9002）.organ_id", "delegating_organ_id",
+    for expected in ("items[1]（210321-XK-9002）: 请填写 kind", "items[1]（210321-XK-9002）.organ_id", "delegating_organ_id",
                      "licence_unicorn", "items[2].code", "matters[0]（测试一件事）.items[1]", "matters[0]（测试一件事）.lead_section"):
         assert expected in out.stderr, (expected, out.stderr)
     assert "210321-XK-9001" not in run_cli("catalog", "list", home=home).stdout  # nothing of the file was written
@@ -94,7 +94,7 @@ def test_working_days_follow_the_2026_holidays_and_a_bureaus_own_calendar(tmp_pa
     own = WorkCalendar.load(tmp_path)
     assert own.knows(2027) and not own.is_workday(date(2027, 1, 1))
     (tmp_path / "holidays" / "2028.json").write_text(json.dumps({"holidays": [], "working_weekends": ["2028-01-03"]}), "utf-8")
-    with pytest.raises(Exception, match="not a Saturday or Sunday"):
+    with pytest.raises(Exception, match="调休上班日 2028-01-03 不是星期六或星期日"):
         WorkCalendar.load(tmp_path)
 
 

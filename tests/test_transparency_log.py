@@ -177,7 +177,7 @@ def test_log_verify_offline_with_a_bundle_and_the_key(log_app: App, tmp_path) ->
     (tmp_path / "junk.pdf").write_text("hello")
     junk = run_cli("log", "verify", str(tmp_path / "junk.pdf"), "--bundle", str(tmp_path / "proof.json"), "--key", key,
                    home=elsewhere)
-    assert junk.returncode == 2 and "not a PDF" in junk.stderr and "Traceback" not in junk.stderr
+    assert junk.returncode == 2 and "不是 PDF" in junk.stderr and "Traceback" not in junk.stderr
     assert "Traceback" not in ok.stderr  # reading the seals' byte ranges validates nothing, logs nothing
 
 

@@ -36,7 +36,7 @@ class AgreementRequest:
 def issue_agreement(app: App, req: AgreementRequest) -> Issued:
     doc_type = document_type(req.doc_type)
     if doc_type.kind != DocumentKind.agreement:
-        raise InvalidData([FieldProblem("doc_type", "agreement", f"{doc_type.id}（{doc_type.title}）不是协议类文书")])
+        raise InvalidData([FieldProblem("doc_type", "agreement", f"{doc_type.id}（{doc_type.title}）不是协议类文书")], "协议")
     model = app.renderer.validate(doc_type, req.data)
     data = model.model_dump(mode="json")
     on = req.issue_date or app.today()
@@ -66,7 +66,7 @@ def issue_agreement(app: App, req: AgreementRequest) -> Issued:
             organ=bureau.name, date=on, number=number, verification_code=code, verify_url=url, public_url=app.settings.public_url))
         anchors = dict(rendered.anchors)
         if len(anchors) != len(parties):
-            raise InvalidData([FieldProblem("parties", "layout", f"版式为 {len(parties)} 方只排出了 {len(anchors)} 个盖章位置")])
+            raise InvalidData([FieldProblem("parties", "layout", f"版式为 {len(parties)} 方只排出了 {len(anchors)} 个盖章位置")], f"{doc_type.id}（{doc_type.title}）")
         level = level_for(doc_type)
         pdf = rendered.pdf
         for i, (sealer, party) in enumerate(zip(sealers, parties)):

@@ -77,7 +77,7 @@ class App:
         try:
             settings.home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigurationError(f"data directory {settings.home} cannot be created: {exc}; set YIYIN_HOME") from exc
+            raise ConfigurationError(f"无法创建数据目录 {settings.home}：{exc}；请用 YIYIN_HOME 指定一个可写的文件夹") from exc
         db = Database(settings.db_url)
         fonts = FontSet.from_settings(settings.font_dirs, settings.body_fonts, settings.title_fonts)
         app = cls(settings=settings, db=db, fonts=fonts, renderer=Renderer(fonts),
@@ -195,7 +195,7 @@ class App:
             for _, _, der in pem.unarmor(data, multiple=True):
                 roots.append(asn1_x509.Certificate.load(der))
         if not roots:
-            raise ConfigurationError(f"no trust anchors in {self.settings.pki_dir}")
+            raise ConfigurationError(f"{self.settings.pki_dir} 中没有信任锚（根证书，文件名为 *ca.crt.pem）")
         return roots
 
     def revoked_serials(self) -> list[tuple[int, datetime]]:
@@ -230,9 +230,9 @@ class App:
 
                 key = hsm.open_seal_key(seal.key_location, self.trust_roots())
             else:
-                raise ConfigurationError(f"seal {seal.id}: key location scheme {scheme!r} is not supported (pkcs12 or pkcs11)")
+                raise ConfigurationError(f"印章 {seal.id}：不支持密钥位置类型 {scheme!r}（只支持 pkcs12 或 pkcs11）")
             if key.fingerprint != seal.cert_fingerprint:
-                raise ConfigurationError(f"seal {seal.id}: the key store holds a different certificate than the one registered")
+                raise ConfigurationError(f"印章 {seal.id}：密钥库中的证书与备案的证书不一致，不能用它盖章；请核对密钥位置（{seal.key_location}）")
             spec = SealAppearanceSpec(organ=organ_name, purpose=seal.purpose, diameter_mm=seal.diameter_mm)
             path = appearance_file(spec, self.fonts.title, self.fonts.dirs, self.settings.home / "appearances")
             sealer = Sealer(key, path, spec.diameter_pt, timestamper=self.tsa, tsa_chain_size=self._tsa_chain_size())

@@ -75,7 +75,7 @@ def archive_settings(app: App) -> dict[str, Any]:
     spec = next((o for o in organs if o["id"] == app.bureau_id), {})
     settings = spec.get("archive")
     if not settings:
-        raise ConfigurationError(f"organ {app.bureau_id} has no \"archive\" settings (fonds, category, unit, retention) in organs.json")
+        raise ConfigurationError(f"organs.json 中机关 {app.bureau_id} 没有 \"archive\" 设置（fonds 全宗号、category 门类代码、unit 机构（问题）代码、retention 保管期限）")
     return settings
 
 
@@ -100,7 +100,7 @@ class RegistryCaseSource:
         with app.db.session() as s:
             own = list(s.execute(select(Document).where(Document.case_ref == case).order_by(Document.issued_at)).scalars())
             if not own:
-                raise NotFound(f"no document in the registry carries the case reference {case!r}")
+                raise NotFound(f"登记簿中没有办件编号为 {case!r} 的文书")
             codes = {d.item_code for d in own if not d.doc_type.startswith("agreement")}
             items = [catalog.get_item(s, c) for c in sorted(codes)]
             agreements = [d for d in s.execute(select(Document).where(Document.doc_type.like("agreement%"))).scalars()
@@ -170,7 +170,7 @@ class RegistryCaseSource:
 def volume_number(case: str) -> int:
     digits = re.findall(r"\d+", case)
     if not digits or not 1 <= int(digits[-1]) <= 9999:
-        raise InvalidData([FieldProblem("volume", "required", f"cannot take a 案卷号 from {case!r}; give one with --volume")])
+        raise InvalidData([FieldProblem("volume", "required", f"无法从 {case!r} 中取得案卷号；请用 --volume 指定")], "立卷归档")
     return int(digits[-1])
 
 
@@ -258,7 +258,7 @@ def package_path(app: App, package_id: int) -> Path:
     if not tag.is_file():
         raise NotFound(f"档案包 {package_id} 已不在 {path}")
     if hashlib.sha256(tag.read_bytes()).hexdigest() != digest:
-        raise InvalidData([FieldProblem("package", "unchanged", f"{path} 的清单与立卷时登记的摘要不一致：档案包已被改动或替换")])
+        raise InvalidData([FieldProblem("package", "unchanged", f"{path} 的清单与立卷时登记的摘要不一致：档案包已被改动或替换")], "档案包")
     return path
 
 

@@ -73,7 +73,7 @@ def _queue(app: App) -> tuple[Huey, Any]:
             elif url.startswith("sqlite:///"):
                 huey = SqliteHuey("yiyin-batch", filename=url.removeprefix("sqlite:///"))
             else:
-                raise ConfigurationError(f"YIYIN_QUEUE_URL must be redis://… (or unset for the SQLite queue in the data directory), got {url!r}")
+                raise ConfigurationError(f"环境变量 YIYIN_QUEUE_URL 须为 redis://…（不设置则使用数据目录中的 SQLite 队列），现为 {url!r}")
 
             @huey.task(name="work_on_job")
             def work_on_job(job_id: int) -> int:
@@ -135,7 +135,7 @@ class NewTask:
 
 def create_job(app: App, actor: str, kind: str, title: str, tasks: list[NewTask], params: dict[str, Any] | None = None) -> int:
     if not tasks:
-        raise InvalidData([FieldProblem("tasks", "not_empty", "批量任务为空：没有符合条件的文书")], "batch")
+        raise InvalidData([FieldProblem("tasks", "not_empty", "批量任务为空：没有符合条件的文书")], "批量签发")
     with audit.attempt(app, actor, "batch.create", title), app.db.transaction() as s:
         job = BatchJob(kind=kind, title=title, created_by=actor, created_at=datetime.now(timezone.utc), status="queued",
                        params=params or {})
@@ -158,7 +158,7 @@ def reissue_job(app: App, actor: str, doc_type: str, changes: dict[str, Any], re
     schema = document_type(doc_type).schema
     unknown = [k for k in changes if k not in schema.model_fields]
     if unknown:
-        raise InvalidData([FieldProblem(k, "known_field", f"{doc_type} 没有字段 {k}；字段：{', '.join(schema.model_fields)}") for k in unknown], "batch")
+        raise InvalidData([FieldProblem(k, "known_field", f"{doc_type} 没有字段 {k}；字段：{', '.join(schema.model_fields)}") for k in unknown], "批量签发")
     tasks = []
     with app.db.session() as s:
         q = (select(Document).join(LicenceRecord, LicenceRecord.document_id == Document.id)

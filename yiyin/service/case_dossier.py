@@ -290,7 +290,7 @@ class CaseDossierSource:
                             ocsp_responses=tuple(ocsp_answers(app, certs)), log_verifier_key=verifier(app),
                             checkpoint=bundles[-1].checkpoint if bundles else "")
         if not entries:
-            raise InvalidData([FieldProblem("case", "papers", f"办件 {snapshot['ref']} 没有任何材料或文书，无从立卷")])
+            raise InvalidData([FieldProblem("case", "papers", f"办件 {snapshot['ref']} 没有任何材料或文书，无从立卷")], "立卷归档")
         return Dossier(matter=matter, entries=tuple(entries), history=tuple(history), evidence=evidence)
 
     @staticmethod

@@ -94,19 +94,19 @@ def read_file(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise InvalidData([FieldProblem(str(path), "readable", f"cannot be read: {exc.strerror}")], "catalogue") from None
+        raise InvalidData([FieldProblem(str(path), "readable", f"无法读取：{exc.strerror}")], "事项目录导入") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidData([FieldProblem(str(path), "utf8", "is not UTF-8 text (save it as UTF-8)")], "catalogue") from None
+        raise InvalidData([FieldProblem(str(path), "utf8", "不是 UTF-8 编码的文本（请另存为 UTF-8 编码）")], "事项目录导入") from None
     if path.suffix.lower() == ".csv":
         return {"items": [_csv_row(r) for r in csv.DictReader(io.StringIO(text))], "matters": []}
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidData([FieldProblem(str(path), "json", f"line {exc.lineno} column {exc.colno}: {exc.msg}")], "catalogue") from None
+        raise InvalidData([FieldProblem(str(path), "json", f"不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}")], "事项目录导入") from None
     if not isinstance(data, dict) or not ({"items", "matters"} & set(data)):
-        raise InvalidData([FieldProblem(str(path), "shape", 'must be a JSON object with "items" and/or "matters"')], "catalogue")
+        raise InvalidData([FieldProblem(str(path), "shape", '须为含 "items"（事项）和/或 "matters"（一件事）的 JSON 对象')], "事项目录导入")
     return data
 
 
@@ -138,7 +138,7 @@ def _validate(data: dict[str, Any], session: Session) -> tuple[list[ItemRow], li
     for key, model, out in (("items", ItemRow, items), ("matters", MatterRow, matters)):
         rows = data.get(key, [])
         if not isinstance(rows, list):
-            problems.append(FieldProblem(key, "list", "must be a list"))
+            problems.append(FieldProblem(key, "list", "须为列表"))
             continue
         for i, row in enumerate(rows):
             try:
@@ -153,28 +153,28 @@ def _validate(data: dict[str, Any], session: Session) -> tuple[list[ItemRow], li
     for i, row in enumerate(items):
         where = f"items[{i}]（{row.code}）"
         if row.code in in_file:
-            problems.append(FieldProblem(where, "unique", "the same item code appears twice in the file"))
+            problems.append(FieldProblem(where, "unique", "同一事项编码在文件中出现了两次"))
         in_file[row.code] = row
         if row.is_profile_only():
             if row.code not in known:
-                problems.append(FieldProblem(where, "known_item", "is not in the catalogue, so it needs name, category, "
-                                             "legal_basis, section, organ_id and mode"))
+                problems.append(FieldProblem(where, "known_item", "不在事项目录中，须填写 name（事项名称）、category（事项类别）、legal_basis（设定依据）、"
+                                             "section（审批科室）、organ_id（实施机关）和 mode（划转或委托）"))
             continue
         missing = [f for f in ItemRow.ITEM_FIELDS if getattr(row, f) is None]
         if missing:
-            problems.append(FieldProblem(where, "required", f"missing {', '.join(missing)}"))
+            problems.append(FieldProblem(where, "required", f"缺少 {'、'.join(f'{f}（{ItemRow.model_fields[f].title}）' for f in missing)}"))
         if row.kind is None and row.time_limit_days is None:
-            problems.append(FieldProblem(where, "time_limit", "give kind (即办件/一审一核件/承诺件) or time_limit_days"))
+            problems.append(FieldProblem(where, "time_limit", "请填写 kind（办件类型：即办件/一审一核件/承诺件）或 time_limit_days（承诺时限，工作日）"))
         if row.organ_id is not None and row.organ_id not in organs:
-            problems.append(FieldProblem(f"{where}.organ_id", "known_organ", f"organ {row.organ_id!r} is not registered"))
+            problems.append(FieldProblem(f"{where}.organ_id", "known_organ", f"机关 {row.organ_id!r} 未登记"))
         if row.mode == "delegated":
             if not row.delegating_organ_id:
-                problems.append(FieldProblem(f"{where}.delegating_organ_id", "required", "a delegated item (委托) names the delegating organ"))
+                problems.append(FieldProblem(f"{where}.delegating_organ_id", "required", "委托事项须填写委托机关（delegating_organ_id）"))
             elif row.delegating_organ_id not in organs:
-                problems.append(FieldProblem(f"{where}.delegating_organ_id", "known_organ", f"organ {row.delegating_organ_id!r} is not registered"))
+                problems.append(FieldProblem(f"{where}.delegating_organ_id", "known_organ", f"机关 {row.delegating_organ_id!r} 未登记"))
         if row.licence_type and row.licence_type not in licence_types:
             problems.append(FieldProblem(f"{where}.licence_type", "known_licence",
-                                         f"{row.licence_type!r} is not a licence type; known: {', '.join(sorted(licence_types))}"))
+                                         f"{row.licence_type!r} 不是证照类型；可用的类型：{'、'.join(sorted(licence_types))}"))
     codes = set(known) | set(in_file)
     sections_of = {code: (in_file[code].section if code in in_file and in_file[code].section else None) for code in codes}
     for i, matter in enumerate(matters):
@@ -183,20 +183,20 @@ def _validate(data: dict[str, Any], session: Session) -> tuple[list[ItemRow], li
         seen: set[str] = set()
         for j, ref in enumerate(matter.items):
             if ref.code not in codes:
-                problems.append(FieldProblem(f"{where}.items[{j}]", "known_item", f"item {ref.code!r} is neither in the catalogue nor in the file"))
+                problems.append(FieldProblem(f"{where}.items[{j}]", "known_item", f"事项 {ref.code!r} 既不在事项目录中，也不在本文件中"))
             if ref.code in seen:
-                problems.append(FieldProblem(f"{where}.items[{j}]", "unique", f"item {ref.code} is listed twice"))
+                problems.append(FieldProblem(f"{where}.items[{j}]", "unique", f"事项 {ref.code} 列了两次"))
             seen.add(ref.code)
             if ref.stage and ref.stage not in stage_names:
-                problems.append(FieldProblem(f"{where}.items[{j}].stage", "known_stage", f"stage {ref.stage!r} is not one of the matter's stages"))
+                problems.append(FieldProblem(f"{where}.items[{j}].stage", "known_stage", f"阶段 {ref.stage!r} 不是该{matter.kind}的阶段之一（见 stages）"))
             if matter.kind == "一个项目" and matter.stages and not ref.stage:
-                problems.append(FieldProblem(f"{where}.items[{j}].stage", "required", "every item of a staged project names its stage"))
+                problems.append(FieldProblem(f"{where}.items[{j}].stage", "required", "分阶段的项目，每个事项都须写明所属阶段（stage）"))
         sections = {sections_of.get(r.code) or _section(session, r.code) for r in matter.items}
         if matter.lead_section not in sections:
             problems.append(FieldProblem(f"{where}.lead_section", "lead_is_a_section",
-                                         f"{matter.lead_section} handles none of the matter's items ({', '.join(sorted(s for s in sections if s))})"))
+                                         f"牵头科室 {matter.lead_section} 不是该{matter.kind}任何事项的审批科室（各事项的审批科室：{'、'.join(sorted(s for s in sections if s))}）"))
     if problems:
-        raise InvalidData(problems, "catalogue")
+        raise InvalidData(problems, "事项目录导入")
     return items, matters
 
 
@@ -284,8 +284,8 @@ def _alias_by_name(session: Session, data: dict[str, Any]) -> dict[str, Any]:
         code, name = row.get("code"), row.get("name")
         if name and code in names and names[code] != name:
             # the catalogue gave this code to another item: the sample's item cannot be placed
-            raise ConfigurationError(f"samples/matters.json: item {code} is {name}, but the catalogue's {code} is "
-                                     f"{names[code]}; give the sample item another code")
+            raise ConfigurationError(f"samples/matters.json：事项 {code} 为“{name}”，但事项目录中的 {code} 是“{names[code]}”；"
+                                     f"请给样例中的这个事项换一个编码")
         if name and code and code not in names and name in by_name:
             alias[code] = by_name[name]
             continue

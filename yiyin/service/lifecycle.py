@@ -55,7 +55,7 @@ def act(app: App, number: str, verb: str, reason: str, basis: str, actor: str) -
     if not basis.strip() and verb != "resume":
         problems.append(FieldProblem("basis", "required", "请填写法律依据（如《中华人民共和国行政许可法》第六十九条）"))
     if problems:
-        raise InvalidData(problems, "status act")
+        raise InvalidData(problems, "状态操作")
     new_status = ACTS[verb]
     now = app.now()
     with app.db.transaction() as s:

@@ -22,7 +22,7 @@ def samples_dir() -> Path:
     env = os.environ.get("YIYIN_SAMPLES")
     path = Path(env) if env else Path(__file__).resolve().parents[2] / "samples"
     if not (path / "organs.json").exists():
-        raise ConfigurationError(f"sample data not found in {path}; set YIYIN_SAMPLES to the samples/ folder")
+        raise ConfigurationError(f"在 {path} 中找不到样例数据（organs.json）；请用 YIYIN_SAMPLES 指向 samples/ 文件夹")
     return path
 
 
@@ -30,9 +30,9 @@ def load_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigurationError(f"{path} does not exist") from None
+        raise ConfigurationError(f"文件 {path} 不存在") from None
     except json.JSONDecodeError as exc:
-        raise ConfigurationError(f"{path} is not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise ConfigurationError(f"{path} 不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}") from None
 
 
 def resolve_dates(value: Any, issue_date: date) -> Any:

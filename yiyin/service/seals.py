@@ -76,7 +76,7 @@ def add_seal(app: App, organ_id: str, purpose: str, actor: str, diameter_mm: int
     if diameter_mm is not None and not 20 <= diameter_mm <= 60:
         problems.append(FieldProblem("diameter_mm", "range", f"印章直径 {diameter_mm} 毫米超出 20–60 毫米的范围"))
     if problems:
-        raise InvalidData(problems, "seal")
+        raise InvalidData(problems, "印章备案")
     with app.db.transaction() as s:
         organ = catalog.get_organ(s, organ_id)
         diameter = diameter_mm or standard_diameter_mm(organ.division_code, organ.name)
@@ -108,7 +108,7 @@ def revoke_seal(app: App, seal_id: int, actor: str, reason: str) -> SealView:
     """Revoke a seal (key lost or compromised): it can never seal again and its certificate goes
     on the CRL from this moment; documents proven sealed before stay valid."""
     if not reason.strip():
-        raise InvalidData([FieldProblem("reason", "required", "请填写吊销印章的理由")], "seal")
+        raise InvalidData([FieldProblem("reason", "required", "请填写吊销印章的理由")], "印章备案")
     now = app.now()
     with app.db.transaction() as s:
         seal = _get(s, seal_id)

@@ -94,7 +94,7 @@ def _digest(secret: str) -> str:
 
 def _check_password_rule(password: str) -> None:
     if len(password) < 10:
-        raise InvalidData([FieldProblem("password", "min_length", "密码至少 10 个字符")], "user")
+        raise InvalidData([FieldProblem("password", "min_length", "密码至少 10 个字符")], "工作人员账号")
 
 
 # -- accounts (administrator) --------------------------------------------------------------------
@@ -139,10 +139,10 @@ def add_user(app: App, username: str, display_name: str, roles: list[str], secti
         except InvalidData as exc:
             problems.extend(exc.problems)
     if problems:
-        raise InvalidData(problems, "user")
+        raise InvalidData(problems, "工作人员账号")
     with audit.attempt(app, actor, "user.add", username), app.db.transaction() as s:
         if s.execute(select(StaffUser).where(StaffUser.username == username)).first():
-            raise InvalidData([FieldProblem("username", "unique", f"用户 {username} 已存在")], "user")
+            raise InvalidData([FieldProblem("username", "unique", f"用户 {username} 已存在")], "工作人员账号")
         user = StaffUser(username=username, display_name=display_name or username, roles=sorted(set(roles)),
                          sections=sorted(set(sections)), password_hash=hash_password(password) if password else "",
                          active=True, created_at=datetime.now(timezone.utc))

@@ -212,8 +212,8 @@ class InclusionBundle:
             bundle = cls(int(data["leaf_index"]), str(data["leaf"]), [str(p) for p in data["proof"]],
                          str(data["checkpoint"]))
         except (AssertionError, KeyError, TypeError, ValueError):
-            raise InvalidData([FieldProblem("bundle", "shape", "expected JSON with leaf_index, leaf, proof and "
-                                                               "checkpoint, as GET /api/v1/log/bundle serves it")]) from None
+            raise InvalidData([FieldProblem("bundle", "shape", "须为含 leaf_index、leaf、proof 和 checkpoint 的 JSON，"
+                                                               "即 GET /api/v1/log/bundle 返回的内容")], "证明包") from None
         return bundle
 
 
@@ -231,7 +231,7 @@ def inclusion_bundle(app: App, sealed_sha256: str, note: str | None = None) -> I
     with app.db.session() as s:
         found = issuance_entry(s, sealed_sha256)
     if found is None:
-        raise NotFound("no document with these contents was issued by this bureau")
+        raise NotFound("本局没有签发过内容与此相同的文书")
     index, payload = found
     note = note or latest_checkpoint(app)
     if note is None or open_note(note, verifier(app)).size <= index:
@@ -283,12 +283,12 @@ def sealed_hash(data: bytes) -> str:
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     if data.lstrip()[:5] != b"%PDF-":
-        raise UnreadableDocument("the file is not a PDF (no %PDF- header)")
+        raise UnreadableDocument("文件不是 PDF（开头没有 %PDF- 标记）")
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         ends = [int(sig.byte_range[2]) + int(sig.byte_range[3]) for sig in reader.embedded_regular_signatures]
     except (PdfReadError, ValueError, KeyError, IndexError, TypeError) as exc:
-        raise UnreadableDocument(f"the PDF cannot be read: {exc}") from exc
+        raise UnreadableDocument(f"PDF 文件无法读取：{exc}") from exc
     if not ends:
-        raise NotFound("the file carries no seal")
+        raise NotFound("文件上没有印章（签名）")
     return hashlib.sha256(data[:max(ends)]).hexdigest()

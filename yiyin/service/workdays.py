@@ -44,12 +44,12 @@ class WorkCalendar:
         weekends: set[date] = set()
         names: dict[date, str] = {}
         for year, path in files.items():
-            spec = json.loads(path.read_text("utf-8"))
             try:
+                spec = json.loads(path.read_text("utf-8"))
                 for h in spec["holidays"]:
                     day, end = date.fromisoformat(h["from"]), date.fromisoformat(h["to"])
                     if end < day or day.year != year:
-                        raise ValueError(f"holiday {h.get('name')}: {h['from']}–{h['to']} is not a period in {year}")
+                        raise ValueError(f"节假日 {h.get('name')}：{h['from']}–{h['to']} 不是 {year} 年内的一段日期")
                     while day <= end:
                         holidays.add(day)
                         names[day] = h.get("name", "")
@@ -57,10 +57,12 @@ class WorkCalendar:
                 for d in spec.get("working_weekends", []):
                     day = date.fromisoformat(d)
                     if day.weekday() < 5:
-                        raise ValueError(f"working weekend {d} is not a Saturday or Sunday")
+                        raise ValueError(f"调休上班日 {d} 不是星期六或星期日")
                     weekends.add(day)
-            except (KeyError, TypeError, ValueError) as exc:
-                raise ConfigurationError(f"holiday calendar {path}: {exc}") from None
+            except KeyError as exc:
+                raise ConfigurationError(f"节假日安排文件 {path} 缺少字段 {exc}") from None
+            except (TypeError, ValueError) as exc:
+                raise ConfigurationError(f"节假日安排文件 {path} 有误：{exc}") from None
         return cls(frozenset(holidays), frozenset(weekends), frozenset(files), names)
 
     def knows(self, year: int) -> bool:
@@ -98,7 +100,7 @@ def _year_of(path: Path) -> int:
     try:
         return int(path.stem)
     except ValueError:
-        raise ConfigurationError(f"holiday calendar {path}: the file name must be the year, e.g. 2027.json") from None
+        raise ConfigurationError(f"节假日安排文件 {path}：文件名须为年份，如 2027.json") from None
 
 
 @dataclass(frozen=True)

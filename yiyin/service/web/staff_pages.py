@@ -219,7 +219,7 @@ def staff_pages(app: App) -> APIRouter:
                     raise InvalidData([FieldProblem("step", "required", "请选择要补出具的文书")], "补出具")
                 case_papers.retry(app, who, case_id, int(step))
             else:
-                raise InvalidData([FieldProblem("action", "known", f"没有“{action}”这项操作")])
+                raise InvalidData([FieldProblem("action", "known", f"没有“{action}”这项操作")], "办件操作")
 
         await anyio.to_thread.run_sync(act)
         return RedirectResponse(f"/staff/cases/{case_id}?done={'paper' if action == 'retry-paper' else action}", status_code=303)
@@ -240,7 +240,7 @@ def staff_pages(app: App) -> APIRouter:
             elif action == "decide":
                 cases.decide(app, who, item_id, str(form.get("decision", "")), str(form.get("reason", "")))
             else:
-                raise InvalidData([FieldProblem("action", "known", f"没有“{action}”这项操作")])
+                raise InvalidData([FieldProblem("action", "known", f"没有“{action}”这项操作")], "事项办理")
 
         await anyio.to_thread.run_sync(act)
         return RedirectResponse(f"/staff/cases/{int(form.get('case_id', 0))}?done={action}", status_code=303)
@@ -258,7 +258,7 @@ def staff_pages(app: App) -> APIRouter:
 
             ci = s.get(CaseItem, item_id)
             if ci is None:
-                raise InvalidData([FieldProblem("item", "known", f"没有事项办理记录 {item_id}")])
+                raise InvalidData([FieldProblem("item", "known", f"没有事项办理记录 {item_id}")], "事项办理")
             case_id = ci.case_id
         return {"doc_type": dt, "item_id": item_id, "case": cases.case_detail(app, case_id)}
 
@@ -310,7 +310,7 @@ def staff_pages(app: App) -> APIRouter:
             with app.db.session() as s:
                 m = s.get(CaseMaterial, material_id)
                 if m is None:
-                    raise InvalidData([FieldProblem("material", "known", f"没有材料 {material_id}")])
+                    raise InvalidData([FieldProblem("material", "known", f"没有材料 {material_id}")], "申请材料")
                 key, content_type = m.storage_key, m.content_type
         return Response(app.store.path_of(key).read_bytes(), media_type=content_type)
 
