@@ -53,7 +53,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     ended = datetime.now(timezone.utc)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    at = next(i for i, line in enumerate(lines) if line.startswith("Archive the case"))
+    at = next(i for i, line in enumerate(lines) if "Archive the case" in line)
     build_cmd, check_cmd = lines[at + 1].strip(), lines[at + 2].strip()
     env = {**os.environ, "YIYIN_HOME": str(home)}
     built = subprocess.run(build_cmd, shell=True, capture_output=True, text=True, env=env, cwd=out, timeout=600)

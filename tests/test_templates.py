@@ -265,7 +265,7 @@ def test_cli_renders_pdf_or_docx_by_extension_and_lists_types(tmp_path: Path) ->
     assert r.returncode == 2 and "uscc（统一社会信用代码）" in r.stderr
     assert not (tmp_path / "x.docx").exists()
     r = run_cli("render", "licence_travel_agency", str(data), "--out", str(tmp_path / "x.odt"), home=tmp_path)
-    assert r.returncode == 2 and ".pdf or .docx" in r.stderr
+    assert r.returncode == 2 and ".pdf 或 .docx" in r.stderr
 
     r = run_cli("templates", home=tmp_path)
     assert r.returncode == 0

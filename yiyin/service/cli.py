@@ -40,9 +40,9 @@ def _read_json(path: Path, what: str) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InvalidData([FieldProblem(what, "exists", f"{path} does not exist")]) from None
+        raise InvalidData([FieldProblem(what, "exists", f"文件 {path} 不存在")], "数据文件") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidData([FieldProblem(what, "json", f"{path} is not valid UTF-8 JSON: {exc}")]) from None
+        raise InvalidData([FieldProblem(what, "json", f"{path} 不是有效的 UTF-8 编码 JSON：{exc}")], "数据文件") from None
 
 
 @app.command()
@@ -62,14 +62,14 @@ def demo(out: Annotated[Path, typer.Option(help="folder for the sealed PDFs")] =
             typer.echo(f"{r.issued.title}\n  编号 number:            {r.issued.number}\n"
                        f"  验证码 verification code: {r.issued.verification_code}\n"
                        f"  文件 file:              {r.path}\n"
-                       f"  查验 verify:            {'genuine and in force' if report.valid else 'NOT VALID'}  ({r.issued.verify_url})")
+                       f"  查验 verify:            {'有效 genuine and in force' if report.valid else '无效 NOT VALID'}  ({r.issued.verify_url})")
         me = _self_command()
-        typer.echo(f"\nCheck any of them yourself:  {me} verify {result.documents[0].path}")
-        typer.echo(f"\n办件 case {result.case_ref} (case id {result.case_id}): 开办药店, intake to delivery, "
-                   f"{len(result.papers)} sealed papers:")
+        typer.echo(f"\n自行查验 check any of them yourself:  {me} verify {result.documents[0].path}")
+        typer.echo(f"\n办件 case {result.case_ref} (case id {result.case_id}): 开办药店，从接件到送达 intake to delivery，"
+                   f"盖章文书 {len(result.papers)} 份 sealed papers:")
         for title, number in result.papers:
             typer.echo(f"  {title}  {number}")
-        typer.echo("Archive the case (one set of archives), then check the package:\n"
+        typer.echo("归档并检查档案包 Archive the case (one set of archives), then check the package:\n"
                    f"  {me} archive build {shlex.quote(result.case_ref)} --out {shlex.quote(str(result.archive_out))}\n"
                    f"  {me} archive check {shlex.quote(str(result.archive_out))}")
     except YiyinError as exc:
@@ -98,7 +98,7 @@ def issue(
         target.write_bytes(issued.path.read_bytes())
         typer.echo(f"{issued.title} {issued.number}\n验证码 {issued.verification_code}\n{target}")
     except ValueError as exc:
-        fail(InvalidData([FieldProblem("issue_date", "date", str(exc))]))
+        fail(InvalidData([FieldProblem("issue_date", "date", f"须为日期，写成 年-月-日（如 2026-11-20）：{exc}")], "命令行参数"))
     except YiyinError as exc:
         fail(exc)
 
@@ -119,7 +119,7 @@ def render(
     try:
         suffix = out.suffix.lower()
         if suffix not in (".pdf", ".docx"):
-            raise InvalidData([FieldProblem("--out", "extension", f"{out.name}: the file name must end in .pdf or .docx")])
+            raise InvalidData([FieldProblem("--out", "extension", f"{out.name}：文件名须以 .pdf 或 .docx 结尾")], "命令行参数")
         settings = Settings.from_env()
         payload = resolve_dates(_read_json(data, "data"), datetime.now(BUREAU_TIME).date())
         fonts = FontSet.from_settings(settings.font_dirs, settings.body_fonts, settings.title_fonts)
@@ -158,14 +158,14 @@ def verify(
     from yiyin.service.report_text import LANGS
 
     if lang not in LANGS:
-        raise typer.BadParameter(f"must be one of {', '.join(LANGS)}", param_hint="--lang")
+        raise typer.BadParameter(f"须为 {'、'.join(LANGS)} 之一 (must be one of {', '.join(LANGS)})", param_hint="--lang")
     from yiyin.errors import UnreadableDocument
     from yiyin.service.verify import verify_pdf
 
     try:
         data = file.read_bytes()
     except OSError as exc:
-        fail(UnreadableDocument(f"{file}: {exc.strerror}"))
+        fail(UnreadableDocument(f"无法读取 {file}：{exc.strerror}"))
     try:
         report = verify_pdf(open_app(), data)
     except UnreadableDocument as exc:

@@ -30,14 +30,14 @@ def build(
 
     with reported_errors():
         if retention is not None and retention not in Retention._value2member_map_:
-            fail(InvalidData([FieldProblem("retention", "value_range", f"{retention!r} must be Y, D30 or D10")]))
+            fail(InvalidData([FieldProblem("retention", "value_range", f"保管期限 {retention!r} 须为 Y（永久）、D30（定期 30 年）或 D10（定期 10 年）")], "命令行参数"))
         app = open_app()
         actor = (by or f"{getpass.getuser()}（命令行）").strip()
         built = build_archive(app, case, out, ArchiveOptions(volume=volume, retention=Retention(retention) if retention else None,
                                                              actor=actor))
-    typer.echo(f"档号 {built.archival_code}: {built.documents} 件 {built.pages} 页, {built.files} files, {built.bytes} bytes\n"
-               f"package: {built.path}\nvolume:  {built.path / 'data' / 'volume.pdf'}\n"
-               f"check it: yiyin archive check {built.path}")
+    typer.echo(f"档号 {built.archival_code}: {built.documents} 件 {built.pages} 页，文件 {built.files} 个 files，{built.bytes} 字节 bytes\n"
+               f"档案包 package: {built.path}\n案卷 volume:    {built.path / 'data' / 'volume.pdf'}\n"
+               f"检查 check it:  yiyin archive check {built.path}")
 
 
 @archive_app.command()
@@ -60,7 +60,7 @@ def check(
             try:
                 on = date.fromisoformat(at)
             except ValueError:
-                fail(InvalidData([FieldProblem("at", "date", f"{at!r} is not a date: write it as YYYY-MM-DD, e.g. 2046-12-31")]))
+                fail(InvalidData([FieldProblem("at", "date", f"{at!r} 不是日期：请写成 YYYY-MM-DD（年-月-日），如 2046-12-31")], "命令行参数"))
             # pyHanko logs each certificate it cannot validate with a traceback; the report names them
             logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
             report = check_offline(package, on)

@@ -17,11 +17,15 @@ batch_app = typer.Typer(help="批量签发 batch issuance: re-issue after a chan
 app.add_typer(batch_app, name="batch")
 
 
+_STATUS = {"queued": "排队中", "running": "进行中", "finished": "已完成"}
+
+
 def _show(p) -> None:  # type: ignore[no-untyped-def]
-    typer.echo(f"batch {p.job_id}  {p.status}  {p.done}/{p.total} issued, {p.failed} failed, {p.pending} pending"
-               f"{f' ({p.claimed} in progress)' if p.claimed else ''}  — {p.title}")
+    typer.echo(f"批量任务 batch {p.job_id}  {_STATUS.get(p.status, '')} {p.status}  "
+               f"已签发 {p.done}/{p.total} issued，失败 {p.failed} failed，待办 {p.pending} pending"
+               f"{f'（处理中 {p.claimed} in progress）' if p.claimed else ''}  — {p.title}")
     for position, error in p.errors:
-        typer.echo(f"    task {position}: {error}")
+        typer.echo(f"    任务 task {position}: {error}")
 
 
 def _follow(application, job_id: int, detach: bool, threads: int) -> None:  # type: ignore[no-untyped-def]
@@ -29,7 +33,8 @@ def _follow(application, job_id: int, detach: bool, threads: int) -> None:  # ty
 
     batch.enqueue(application, job_id, fanout=max(threads, 1) * 2)
     if detach:
-        typer.echo(f"batch {job_id} queued; workers (`yiyin worker`) will issue it; `yiyin batch status {job_id}` shows progress")
+        typer.echo(f"批量任务 batch {job_id} 已排队 queued：由工作进程（`yiyin worker`）签发；"
+                   f"`yiyin batch status {job_id}` 查看进度 shows progress")
         return
     consumer = batch.start_consumer(application, threads)
     last = [-1]
@@ -71,14 +76,14 @@ def reissue(
         for pair in set_:
             key, sep, value = pair.partition("=")
             if not sep:
-                raise InvalidData([FieldProblem("--set", "format", f"{pair!r} is not FIELD=VALUE")], "batch")
+                raise InvalidData([FieldProblem("--set", "format", f"{pair!r} 格式不对，须写成 字段=值（FIELD=VALUE）")], "批量签发")
             try:
                 changes[key.strip()] = json.loads(value)
             except json.JSONDecodeError:
                 changes[key.strip()] = value
         application = open_app()
         job_id = batch.reissue_job(application, cli_actor(), doc_type, changes, reason, basis, act, item, limit or None, number or None)
-        typer.echo(f"batch {job_id}: {batch.progress(application, job_id).total} licence(s) to re-issue")
+        typer.echo(f"批量任务 batch {job_id}：待换发证照 {batch.progress(application, job_id).total} 份 licence(s) to re-issue")
         _follow(application, job_id, detach, threads)
 
 
@@ -101,12 +106,12 @@ def issue(
                 row = json.loads(line)
                 tasks.append(batch.NewTask(row["type"], row["item"], row["case"], row["data"], row.get("predecessor", "")))
             except (ValueError, KeyError, TypeError) as exc:
-                problems.append(FieldProblem(f"line {n}", "row", f"needs type, item, case and data: {exc}"))
+                problems.append(FieldProblem(f"第 {n} 行", "row", f"须含 type（文书类型）、item（事项编码）、case（办件编号）和 data（文书数据）：{exc}"))
         if problems:
             raise InvalidData(problems, str(file))
         application = open_app()
         job_id = batch.create_job(application, cli_actor(), "issue", f"{file.name}：{len(tasks)} 份", tasks)
-        typer.echo(f"batch {job_id}: {len(tasks)} document(s) to issue")
+        typer.echo(f"批量任务 batch {job_id}：待签发文书 {len(tasks)} 份 document(s) to issue")
         _follow(application, job_id, detach, threads)
 
 
@@ -160,6 +165,6 @@ def worker(workers: Annotated[int, typer.Option(help="worker processes (1: one t
         else:
             application.close()  # forked worker processes open their own
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
-    typer.echo(f"yiyin worker: {workers} worker(s) on {batch.queue_url(application)}", err=True)
+    typer.echo(f"yiyin worker：工作进程 {workers} 个 worker(s)，队列 queue {batch.queue_url(application)}", err=True)
     Consumer(huey, workers=workers, worker_type="thread" if workers <= 1 else "process", periodic=False,
              initial_delay=0.05, max_delay=1.0).run()

@@ -34,6 +34,7 @@ def open_app():  # type: ignore[no-untyped-def]
     first_run = not Settings.from_env().pki_dir.exists()
     application = App.open()
     if first_run:
-        typer.echo(f"data directory {application.settings.home}: created registry and DEVELOPMENT-ONLY PKI "
-                   f"(root CA and seal keys are for testing and have no legal effect)")
+        typer.echo(f"数据目录 data directory {application.settings.home}：已创建登记簿和仅供开发测试的 PKI，"
+                   f"其根证书和印章密钥不具法律效力 (created registry and DEVELOPMENT-ONLY PKI: root CA and seal keys "
+                   f"are for testing and have no legal effect)")
     return application

@@ -23,7 +23,7 @@ def checkpoint() -> None:
     with reported_errors():
         app = open_app()
         typer.echo(sign_checkpoint(app))
-        typer.echo(f"verifier key: {verifier(app)}")
+        typer.echo(f"验证公钥 verifier key: {verifier(app)}")
 
 
 @log_app.command()
@@ -45,17 +45,17 @@ def verify(
     try:
         data = file.read_bytes()
     except OSError as exc:
-        fail(UnreadableDocument(f"{file}: {exc.strerror}"))
+        fail(UnreadableDocument(f"无法读取 {file}：{exc.strerror}"))
     with reported_errors():
         if (bundle_file is None) != (key is None):
             raise InvalidData([FieldProblem("--key" if key is None else "--bundle", "together",
-                                            "an offline check needs both --bundle and --key")])
+                                            "离线核验须同时给出 --bundle（证明包）和 --key（日志的验证公钥）")], "命令行参数")
         digest = sealed_hash(data)
         if bundle_file is not None and key is not None:
             try:
                 bundle = InclusionBundle.from_json(json.loads(bundle_file.read_text(encoding="utf-8")))
             except (OSError, ValueError) as exc:
-                raise InvalidData([FieldProblem("--bundle", "json", f"{bundle_file}: {exc}")]) from None
+                raise InvalidData([FieldProblem("--bundle", "json", f"证明包 {bundle_file} 无法读取或不是有效的 JSON：{exc}")], "证明包") from None
             key_text = key
         else:
             app = open_app()
@@ -78,9 +78,9 @@ def audit() -> None:
     with reported_errors():
         report = run_audit(open_app())
     if report.ok:
-        typer.echo(f"日志完好 log intact: {report.size} entries, consistent with every signed checkpoint")
+        typer.echo(f"日志完好 log intact: 共 {report.size} 条 entries，与每个已签名的检查点一致 consistent with every signed checkpoint")
         raise typer.Exit(0)
-    typer.echo(f"日志异常 LOG TAMPERED: {len(report.problems)} problem(s)")
+    typer.echo(f"日志异常 LOG TAMPERED: {len(report.problems)} 个问题 problem(s)")
     for p in report.problems:
         typer.echo(f"  ✗ {p}")
     raise typer.Exit(1)
@@ -124,7 +124,7 @@ def _act_command(verb: str, title: str):  # type: ignore[no-untyped-def]
         with reported_errors():
             v = act(open_app(), number, verb, reason, basis, actor or _login_name())
         at, _, _, _, by = v.history[-1]
-        typer.echo(f"{v.number}: {v.status}（{v.code}）  by {by}, {at.astimezone(BUREAU_TIME):%Y-%m-%d %H:%M} 北京时间")
+        typer.echo(f"{v.number}: {v.status}（{v.code}）  经办 by {by}，{at.astimezone(BUREAU_TIME):%Y-%m-%d %H:%M} 北京时间")
 
     command.__doc__ = title
     return command

@@ -37,7 +37,7 @@ def show(number: Annotated[str, typer.Argument(help="licence number, e.g. 辽EA0
                 raise NotFound(f"没有编号为 {number} 的文书")
             meta = licences.national_metadata(s, doc)
             if meta is None:
-                raise NotFound(f"{number} ({doc.title}) is not a licence")
+                raise NotFound(f"{number}（{doc.title}）不是证照")
             meta["版本"] = [{"版本号": v.version, "证照编号": v.licence_number, "证照标识": v.identifier,
                             "变更类型": v.succession or "首次颁发"} for v in licences.versions(s, doc.id)]
     typer.echo(json.dumps(meta, ensure_ascii=False, indent=2))
@@ -63,11 +63,11 @@ def _successor(act: str):  # type: ignore[no-untyped-def]
             try:
                 payload = json.loads(data.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
-                raise InvalidData([FieldProblem("data", "json", f"{data}: {exc}")]) from None
+                raise InvalidData([FieldProblem("data", "json", f"{data} 无法读取或不是有效的 JSON：{exc}")], "数据文件") from None
             try:
                 when = date.fromisoformat(issue_date) if issue_date else None
             except ValueError as exc:
-                raise InvalidData([FieldProblem("issue_date", "date", str(exc))]) from None
+                raise InvalidData([FieldProblem("issue_date", "date", f"须为日期，写成 年-月-日（如 2026-11-20）：{exc}")], "命令行参数") from None
             licences.check_succession(act, reason, basis)
             app = open_app()
             with app.db.session() as s:  # refuse before a number is taken, where that can be known
@@ -114,7 +114,7 @@ numbering_app = typer.Typer(help="编号规则 numbering: the pattern of each or
 
 
 def _print_rule(r) -> None:  # type: ignore[no-untyped-def]
-    typer.echo(f"{r.organ_id}  {r.doc_type}  {r.pattern}  (period {r.period}: {r.last_seq} given, next {r.next_number})")
+    typer.echo(f"{r.organ_id}  {r.doc_type}  {r.pattern}  （周期 period {r.period}：已编 {r.last_seq} 个 given，下一个 next {r.next_number}）")
 
 
 @numbering_app.command("list")

@@ -12,9 +12,9 @@ seal_app = typer.Typer(help="印章备案 seal registry: register, list, rotate 
 
 
 def _print(v) -> None:  # type: ignore[no-untyped-def]
-    revoked = f"  revoked {v.revoked_at:%Y-%m-%d %H:%M}" if v.revoked_at else ""
+    revoked = f"  吊销于 revoked {v.revoked_at:%Y-%m-%d %H:%M}" if v.revoked_at else ""
     typer.echo(f"#{v.id:<3} {v.organ}{v.purpose}  {v.status}  {v.valid_from:%Y-%m-%d} – {v.valid_until:%Y-%m-%d}{revoked}\n"
-               f"     certificate sha256 {v.fingerprint}  serial {v.serial:x}\n     key {v.key_location}")
+               f"     证书 certificate sha256 {v.fingerprint}  序列号 serial {v.serial:x}\n     密钥 key {v.key_location}")
 
 
 @seal_app.command("list")

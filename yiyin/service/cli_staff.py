@@ -38,7 +38,7 @@ def _read_password(from_stdin: bool) -> str:
         return env
     first = getpass.getpass("密码 password (10+ characters): ")
     if getpass.getpass("再输入一次 again: ") != first:
-        typer.echo("错误 error: the two passwords differ", err=True)
+        typer.echo("错误 error: 两次输入的密码不一致 the two passwords differ", err=True)
         raise typer.Exit(2)
     return first
 
@@ -59,12 +59,12 @@ def user_add(
     with reported_errors():
         problems = check_user(username, role, section)
         if problems:
-            raise InvalidData(problems, "user")
+            raise InvalidData(problems, "工作人员账号")
         application = open_app()
         password = None if no_password else _read_password(password_stdin)
         view = add_user(application, username, name, role, section, password, cli_actor())
-    typer.echo(f"{view.username}  {view.display_name}  roles {', '.join(view.roles)}"
-               f"{'  sections ' + ', '.join(view.sections) if view.sections else ''}")
+    typer.echo(f"{view.username}  {view.display_name}  角色 roles {', '.join(view.roles)}"
+               f"{'  科室 sections ' + ', '.join(view.sections) if view.sections else ''}")
 
 
 @user_app.command("list")
@@ -75,11 +75,12 @@ def user_list() -> None:
     with reported_errors():
         users = list_users(open_app())
     if not users:
-        typer.echo("no staff accounts yet; create the first administrator with:\n  yiyin user add admin --role admin --name 管理员")
+        typer.echo("还没有工作人员账号 no staff accounts yet；请先创建管理员 create the first administrator with:\n"
+                   "  yiyin user add admin --role admin --name 管理员")
     for u in users:
         roles = "、".join(ROLES[r] for r in u.roles)
         typer.echo(f"{u.username:16s} {u.display_name:8s} {roles}  {'、'.join(u.sections)}"
-                   f"  tokens {u.tokens}{'' if u.active else '  (disabled)'}")
+                   f"  令牌 tokens {u.tokens}{'' if u.active else '  （已停用 disabled）'}")
 
 
 @user_app.command("token")
@@ -104,7 +105,7 @@ def user_password(username: Annotated[str, typer.Argument()],
     with reported_errors():
         application = open_app()
         set_password(application, username, _read_password(password_stdin), cli_actor())
-    typer.echo(f"password of {username} changed")
+    typer.echo(f"已更改 {username} 的密码 password of {username} changed")
 
 
 @user_app.command("disable")
@@ -114,7 +115,7 @@ def user_disable(username: Annotated[str, typer.Argument()]) -> None:
 
     with reported_errors():
         set_active(open_app(), username, False, cli_actor())
-    typer.echo(f"{username} disabled")
+    typer.echo(f"{username} 已停用 disabled")
 
 
 @audit_app.command("list")
@@ -137,7 +138,8 @@ def audit_anchor() -> None:
 
     with reported_errors():
         index = anchor(open_app())
-    typer.echo("nothing to anchor" if index is None else f"anchored as log entry {index}")
+    typer.echo("没有需要锚定的新记录 nothing to anchor" if index is None
+               else f"已锚定为透明日志条目 {index} anchored as log entry {index}")
 
 
 @audit_app.command("export")
@@ -149,7 +151,7 @@ def audit_export(out: Annotated[Path, typer.Option(help="file to write (JSON Lin
     with reported_errors():
         text = export(open_app())
     out.write_text(text, encoding="utf-8")
-    typer.echo(f"{out}: {text.count(chr(10)) - 1} entries")
+    typer.echo(f"{out}：共 {text.count(chr(10)) - 1} 条 entries")
 
 
 @audit_app.command("check")
@@ -163,9 +165,9 @@ def audit_check(
     with reported_errors():
         report = check_export(file.read_text("utf-8"), key or None) if file else check(open_app())
     for p in report.problems:
-        typer.echo(f"PROBLEM {p}")
-    typer.echo(f"{report.entries} entries: {'intact' if report.ok else f'{len(report.problems)} problem(s)'}"
-               f"{f'; the newest {report.unanchored} not yet anchored in the log (yiyin audit anchor)' if report.unanchored else ''}")
+        typer.echo(f"问题 PROBLEM {p}")
+    typer.echo(f"共 {report.entries} 条 entries：{'完好 intact' if report.ok else f'{len(report.problems)} 个问题 problem(s)'}"
+               f"{f'；最新的 {report.unanchored} 条尚未锚定到透明日志 not yet anchored in the log（yiyin audit anchor）' if report.unanchored else ''}")
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -203,4 +205,5 @@ def catalog_import(file: Annotated[Path, typer.Argument(help="catalogue file: JS
             data = catalogue.read_file(file)
             result = catalogue.apply(s, data, replace=True)
             audit.record(s, cli_actor(), "catalog.import", file.name, result.__dict__)
-    typer.echo(f"imported {result.items} item(s), {result.profiles} item profile(s), {result.matters} matter(s)")
+    typer.echo(f"已导入 imported：事项 {result.items} 个 item(s)，已有事项的办理信息 {result.profiles} 条 item profile(s)，"
+               f"一件事/一个项目 {result.matters} 个 matter(s)")

@@ -45,7 +45,8 @@ def serve(
     except YiyinError as exc:
         fail(exc)
     logging.getLogger("uvicorn.access").addFilter(RedactCodes())
-    typer.echo(f"一印 public verification on http://{host}:{port}/v  (QR codes point to {application.settings.public_url}/v)")
+    typer.echo(f"一印 公开查验页 public verification on http://{host}:{port}/v  "
+               f"（二维码指向 QR codes point to {application.settings.public_url}/v）")
     if workers > 1:
         application.close()
         uvicorn.run("yiyin.service.web:create_app", factory=True, host=host, port=port, workers=workers,
@@ -71,4 +72,4 @@ def public_answers_command() -> None:
                            progress=lambda n: typer.echo(f"  {n:,} …") if n % 10_000 < 200 else None)
     except YiyinError as exc:
         fail(exc)
-    typer.echo(f"{done:,} answers prepared for {url}/v")
+    typer.echo(f"已准备查验答复 {done:,} 份 answers prepared for {url}/v")
