@@ -84,7 +84,7 @@ def test_a_number_closes_once(tmp_path: Path) -> None:
     with db.transaction() as s:
         n = numbering.allocate(s, "o1", "t", date(2026, 1, 1)).number
         numbering.close(s, n, "void", "render failed")
-        with pytest.raises(RegistryError, match="already closed"):
+        with pytest.raises(RegistryError, match="已有结果"):
             numbering.close(s, n, "issued")
 
 

@@ -99,7 +99,7 @@ def _agreement_in_force(session: Session, item: Item, on: date) -> Delegation:
             )
         ).scalars().first()
         if agreement is None:
-            raise AuthorityError(f"事项 {item.code}（{item.name}）为委托事项，{on.isoformat()} 没有生效的委托协议（no delegation agreement is in force on {on.isoformat()}），不能签发")
+            raise AuthorityError(f"事项 {item.code}（{item.name}）为委托事项，{on.isoformat()} 没有生效的委托协议，不能以委托机关名义签发；请核对委托协议及其有效期")
         return agreement
     raise AuthorityError(f"事项 {item.code}（{item.name}）的实施方式“{item.mode}”无法识别（应为 transferred 或 delegated）")
 

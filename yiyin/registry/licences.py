@@ -106,13 +106,13 @@ _pending: ContextVar[Succession | None] = ContextVar("yiyin_licence_succession",
 def check_succession(act: str, reason: str, basis: str) -> None:
     problems = []
     if act not in SUCCESSION_ACTS:
-        problems.append(FieldProblem("act", "succession_act", f"{act!r} is not 变更 or 延续"))
+        problems.append(FieldProblem("act", "succession_act", f"“{act}”不是证照的变更或延续，只能为 变更 或 延续"))
     if not reason.strip():
-        problems.append(FieldProblem("reason", "required", "say why (理由)"))
+        problems.append(FieldProblem("reason", "required", "请填写理由"))
     if not basis.strip():
-        problems.append(FieldProblem("basis", "required", "name the legal basis (法律依据)"))
+        problems.append(FieldProblem("basis", "required", "请填写法律依据"))
     if problems:
-        raise InvalidData(problems, "licence succession")
+        raise InvalidData(problems, "证照变更/延续")
 
 
 @contextmanager

@@ -25,14 +25,14 @@ def check_pattern(pattern: str) -> None:
     try:
         names = {f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None}
     except ValueError as exc:
-        raise InvalidData([FieldProblem("pattern", "format", f"{pattern!r} is not a valid pattern: {exc}")]) from None
+        raise InvalidData([FieldProblem("pattern", "format", f"编号规则 {pattern!r} 格式不正确：{exc}")]) from None
     problems = []
     if "seq" not in names:
-        problems.append(FieldProblem("pattern", "needs_seq", f"{pattern!r} has no {{seq}} placeholder"))
+        problems.append(FieldProblem("pattern", "needs_seq", f"编号规则 {pattern!r} 中没有序号占位符 {{seq}}"))
     if names - _FIELDS:
-        problems.append(FieldProblem("pattern", "known_placeholders", f"{pattern!r} uses unknown placeholder(s) {sorted(names - _FIELDS)}; only {{year}} and {{seq}}"))
+        problems.append(FieldProblem("pattern", "known_placeholders", f"编号规则 {pattern!r} 中有无法识别的占位符 {sorted(names - _FIELDS)}；只能用 {{year}}（年度）和 {{seq}}（序号）"))
     if problems:
-        raise InvalidData(problems)
+        raise InvalidData(problems, "编号规则")
     pattern.format(year=2026, seq=1)
 
 
@@ -78,9 +78,9 @@ def close(session: Session, number: str, outcome: str, reason: str = "") -> None
     if outcome not in ("issued", "void"):
         raise ValueError(outcome)
     if session.get(IssuedNumber, number) is None:
-        raise NotFound(f"number {number} was never allocated")
+        raise NotFound(f"编号 {number} 从未分配过")
     if session.get(NumberOutcome, number) is not None:
-        raise RegistryError(f"number {number} is already closed")
+        raise RegistryError(f"编号 {number} 已有结果（已签发或已作废），不能再更改")
     session.add(NumberOutcome(number=number, outcome=outcome, reason=reason, at=datetime.now(timezone.utc)))
     session.flush()
 
@@ -121,8 +121,8 @@ def set_rule(session: Session, organ_id: str, doc_type: str, pattern: str, on: d
     upcoming = pattern.format(year=on.year, seq=seq)
     if session.get(IssuedNumber, upcoming) is not None:
         raise InvalidData([FieldProblem("pattern", "unused_numbers",
-                                        f"{pattern!r} would next give {upcoming}, which was given already; "
-                                        f"numbers are never reused")])
+                                        f"编号规则 {pattern!r} 下一个将编出 {upcoming}，而这个编号已经用过；"
+                                        f"编号不得重复使用")], "编号规则")
     rule = session.get(NumberingRule, (organ_id, doc_type)) or NumberingRule(organ_id=organ_id, doc_type=doc_type)
     rule.pattern = pattern
     session.add(rule)
