@@ -64,7 +64,7 @@ class InvalidData(YiyinError):
     exit_code = 2
     code, http_status, title = "invalid_data", 422, "数据不符合要求"
 
-    def __init__(self, problems: list[FieldProblem], context: str = "data") -> None:
+    def __init__(self, problems: list[FieldProblem], context: str = "数据") -> None:
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"{context}：{len(problems)} 个字段不符合要求\n{lines}")

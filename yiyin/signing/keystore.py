@@ -35,6 +35,8 @@ def cert_fingerprint(der: bytes) -> str:
 
 
 def load_pkcs12(path: Path, passphrase: bytes | None = None) -> SealKey:
+    if not path.is_file():  # pyHanko would log a traceback and answer "no key"
+        raise ConfigurationError(f"密钥文件 {path} 不存在：印章的密钥文件被移走或删除，请从备份恢复到该位置，或重新备案印章")
     if passphrase is None:
         pass_file = path.with_suffix(".pass")
         if not pass_file.exists():
