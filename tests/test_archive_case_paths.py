@@ -1,5 +1,8 @@
-"""One set of archives of a granted case, on a path an archivist meets:
+"""One set of archives of a granted case, on two paths an archivist meets:
 
+- the licence was changed (变更) after issuance, by the batch re-issue and by `yiyin licence amend`
+  under the change application's own reference: the dossier holds the licence in force and every
+  earlier version, each with its own title, number and date in the 卷内文件目录;
 - the applicant's scans were handed in as multi-page TIFF files (one from a scanner that detects
   colour page by page: bilevel, grey and colour pages; one in 16-bit grey): every page is a page of
   the volume, in order and legible, and the files as received are kept as the originals.
@@ -23,6 +26,7 @@ from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
 from yiyin.config import Settings
+from yiyin.registry import documents
 from yiyin.service import cases, staff
 from yiyin.service.app import App
 from yiyin.service.samples import load_json, resolve_dates, samples_dir
@@ -34,6 +38,8 @@ pytestmark = pytest.mark.slow
 
 ITEM = "210321-XK-0412"   # 药品零售企业许可, by 医药器械审批科; it produces the 药品经营许可证
 HOLDER = "台安县康宁大药房有限公司"
+LICENCE = "药品经营许可证"
+CHANGE_REF = "台审批变〔2026〕0031号"   # the change application, received at the window on its own
 STAFF = {  # username: (name, roles, sections)
     "kn.intake": ("张敏", ["intake"], []),
     "kn.accept": ("刘洋", ["reviewer"], ["医药器械审批科"]),
@@ -131,6 +137,94 @@ def _catalogue(package: Path) -> list[dict[str, str]]:
         row["原件"] = d.findtext("原件/计算机文件名") or ""
         rows.append(row)
     return rows
+
+
+def _acts(package: Path) -> list[tuple[str, str, str]]:
+    volume = ET.fromstring((package / "data/metadata.xml").read_bytes()).find("案卷")
+    return [(a.get("件号") or "", a.findtext("行为名称"), a.findtext("行为描述")) for a in volume.findall("业务行为/行为")]
+
+
+# -- a licence changed after issuance (变更) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Changed:
+    case_ref: str
+    versions: list[str]           # the licence's numbers, first version first; the last is in force
+    issued_on: dict[str, str]     # number -> 颁证日期, as the registry gives it
+    package: Path
+
+
+@pytest.fixture(scope="module")
+def changed(bureau: Bureau, tmp_path_factory: pytest.TempPathFactory) -> Changed:
+    """The licence of a delivered case is changed twice: the window's batch re-issue (new
+    supervising authority, under the case's reference), then `yiyin licence amend` for a new
+    business address, received as a change application of its own (CHANGE_REF)."""
+    case = granted_case(bureau, {})
+    ref, first = case["ref"], next(d["number"] for d in case["documents"] if d["title"] == LICENCE)
+
+    def show(number: str) -> dict:
+        return json.loads(_yiyin(bureau, "licence", "show", number).stdout)
+
+    _yiyin(bureau, "batch", "reissue", "--type", "licence_drug_retail", "--number", first,
+           "--set", "supervising_authority=台安县市场监督管理局（机构改革后）",
+           "--reason", "日常监管机构调整", "--basis", "《药品经营和使用质量监督管理办法》第二十六条")
+    second = show(first)["后一版本"]["证照编号"]
+    with bureau.app.db.session() as s:
+        data = dict(documents.by_number(s, second).public_data)
+    data["business_address"] = "辽宁省鞍山市台安县台安镇平安路90号1-3层"
+    new_data = bureau.home / "amend.json"
+    new_data.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    amended = _yiyin(bureau, "licence", "amend", second, "licence_drug_retail", str(new_data), "--item", ITEM, "--case", CHANGE_REF,
+                     "--reason", "经营地址变更", "--basis", "《药品经营和使用质量监督管理办法》第二十六条", "--actor", "kn.window",
+                     "--out", str(tmp_path_factory.mktemp("amended")))
+    third = show(second)["后一版本"]["证照编号"]
+    assert third in amended.stdout
+    versions = [v["证照编号"] for v in show(third)["版本"]]
+    assert versions == [first, second, third]
+    package = tmp_path_factory.mktemp("changed") / "pkg"
+    built = run_cli("archive", "build", ref, "--out", str(package), home=bureau.home)
+    assert built.returncode == 0, built.stderr[-3000:]
+    return Changed(ref, versions, {n: show(n)["颁证日期"] for n in versions}, package)
+
+
+def test_the_dossier_holds_the_licence_in_force_and_every_earlier_version(bureau: Bureau, changed: Changed) -> None:
+    first, second, third = changed.versions
+    rows = _catalogue(changed.package)
+    licences = [r for r in rows if r["类别"] in ("licence", "earlier_licence")]
+    # the licence in force first, then the versions it replaced, oldest first; each its own row
+    assert [(r["类别"], r["文件编号"], r["题名"], r["日期"], r["责任者"], r["页数"]) for r in licences] == [
+        ("licence", third, f"{LICENCE}（{HOLDER}，第3版）", changed.issued_on[third], "台安县行政审批局", "1"),
+        ("earlier_licence", first, f"{LICENCE}（{HOLDER}，第1版，已变更）", changed.issued_on[first], "台安县行政审批局", "1"),
+        ("earlier_licence", second, f"{LICENCE}（{HOLDER}，第2版，已变更）", changed.issued_on[second], "台安县行政审批局", "1"),
+    ]
+    # in the volume's order: the decision before them, the delivery receipt after them
+    kinds = [r["类别"] for r in rows]
+    assert kinds.index("decision") < kinds.index("licence") < kinds.index("earlier_licence") < kinds.index("delivery_receipt")
+    assert [int(r["件号"]) for r in rows] == list(range(1, len(rows) + 1))
+    # each row's file is that version, as the registry recorded it when the package was built
+    for row, status in zip(licences, ("有效", "变更", "变更")):
+        seq = row["文件"].removeprefix("documents/").removesuffix(".pdf")
+        report = json.loads((changed.package / f"data/evidence/registry/{seq}-verification.json").read_text("utf-8"))
+        assert (report["document"]["number"], report["document"]["status"]) == (row["文件编号"], status)
+    # the printed 卷内文件目录 (after the cover, before the first numbered page) lists them in that order
+    front = len(PdfReader(changed.package / "data/volume.pdf").pages) - sum(int(r["页数"]) for r in rows)
+    catalogue = subprocess.run(["pdftotext", "-f", "2", "-l", str(front), str(changed.package / "data/volume.pdf"), "-"],
+                               capture_output=True, text=True, check=True).stdout.replace(" ", "").replace("\n", "")
+    assert catalogue.index(third) < catalogue.index(first) < catalogue.index(second)
+    # the process history has each change, on the version it replaced
+    seq_of = {r["文件编号"]: r["件号"] for r in licences}
+    acts = _acts(changed.package)
+    assert (seq_of[first], "变更", f"{LICENCE} {first}：日常监管机构调整（由{second}替代）") in acts
+    assert (seq_of[second], "变更", f"{LICENCE} {second}：经营地址变更（由{third}替代）") in acts
+    assert any(a[:2] == (seq_of[third], "签发") for a in acts)
+
+
+def test_the_changed_case_passes_every_check_item(bureau: Bureau, changed: Changed) -> None:
+    report = _check(bureau, changed.package)
+    assert report["passed"] and report["failed"] == [], [i for i in report["items"] if i["status"] == "fail"]
+    items = _items(report)
+    assert {code for code, i in items.items() if i["status"] == "n/a"} == {"4-4", "4-5", "4-6"}
 
 
 # -- scans handed in as multi-page TIFF --------------------------------------------------------------
