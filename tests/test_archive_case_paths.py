@@ -2,7 +2,8 @@
 
 - the licence was changed (变更) after issuance, by the batch re-issue and by `yiyin licence amend`
   under the change application's own reference: the dossier holds the licence in force and every
-  earlier version, each with its own title, number and date in the 卷内文件目录;
+  earlier version, each with its own title, number and date in the 卷内文件目录; a package that
+  lacks an earlier version fails 2-9 (应归档文件齐全性检测);
 - the applicant's scans were handed in as multi-page TIFF files (one from a scanner that detects
   colour page by page: bilevel, grey and colour pages; one in 16-bit grey): every page is a page of
   the volume, in order and legible, and the files as received are kept as the originals.
@@ -18,17 +19,19 @@ import json
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
+from yiyin.archive.dossier import Dossier
 from yiyin.config import Settings
 from yiyin.registry import documents
-from yiyin.service import cases, staff
+from yiyin.service import archiving, cases, staff
 from yiyin.service.app import App
+from yiyin.service.case_dossier import CaseDossierSource
 from yiyin.service.samples import load_json, resolve_dates, samples_dir
 from yiyin.service.staff import Principal
 
@@ -224,7 +227,42 @@ def test_the_changed_case_passes_every_check_item(bureau: Bureau, changed: Chang
     report = _check(bureau, changed.package)
     assert report["passed"] and report["failed"] == [], [i for i in report["items"] if i["status"] == "fail"]
     items = _items(report)
+    assert items["2-9"]["status"] == "pass" and "earlier version" in items["2-9"]["detail"], items["2-9"]
     assert {code for code, i in items.items() if i["status"] == "n/a"} == {"4-4", "4-5", "4-6"}
+
+
+class _Without(CaseDossierSource):
+    """The case's dossier with some licence versions left out, as a package assembled without them
+    would be: the rest renumbered, consistent, sealed and manifested like any other."""
+
+    def __init__(self, numbers: set[str]) -> None:
+        self.numbers = numbers
+
+    def dossier(self, app: App, case: str, options: archiving.ArchiveOptions) -> Dossier:
+        full = super().dossier(app, case, options)
+        kept = [e for e in full.entries if e.doc_number not in self.numbers]
+        seq = {e.seq: n for n, e in enumerate(kept, start=1)}
+        return replace(full, entries=tuple(replace(e, seq=seq[e.seq]) for e in kept),
+                       history=tuple(replace(ev, seq=seq[ev.seq] if ev.seq is not None else None)
+                                     for ev in full.history if ev.seq is None or ev.seq in seq))
+
+
+@pytest.mark.parametrize("left_out", ["every earlier version", "the first version"])
+def test_a_package_without_an_earlier_version_fails_2_9(bureau: Bureau, changed: Changed, left_out: str,
+                                                       tmp_path: Path) -> None:
+    first, second, third = changed.versions
+    missing = {first, second} if left_out == "every earlier version" else {first}
+    package = tmp_path / "pkg"
+    archiving.build(bureau.app, changed.case_ref, package, archiving.ArchiveOptions(actor="吴静（kn.archivist）"),
+                    source=_Without(missing))
+    assert not missing & {r["文件编号"] for r in _catalogue(package)}
+    report = _check(bureau, package)
+    assert report["failed"] == ["2-9"], [i for i in report["items"] if i["status"] == "fail"]
+    # the finding names the licence in force and the versions missing before it
+    findings = _items(report)["2-9"]["findings"]
+    lacks = "1, 2" if left_out == "every earlier version" else "1"
+    assert len(findings) == 1 and third in findings[0] and "version 3" in findings[0], findings
+    assert f"lacks version(s) {lacks} it replaced" in findings[0], findings
 
 
 # -- scans handed in as multi-page TIFF --------------------------------------------------------------
