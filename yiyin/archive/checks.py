@@ -623,6 +623,7 @@ def check_package(path: Path, *, log_verifier: LogVerifier | None = None, expect
     checkpoint = payload.get("evidence/log/checkpoint.txt", b"").decode("utf-8", "replace")
     if expected_log_key is not None and key_text and key_text != expected_log_key:
         f.add("1-1", "the package's log verifier key is not the bureau's")
+    versions: dict[str, dict[int, tuple[str, str]]] = {}  # licence (identifier without version) -> version -> (件号, number)
     for doc in docs:
         rel = (doc.findtext("计算机文件/计算机文件名") or "").strip()
         blob = payload.get(rel)
@@ -646,6 +647,8 @@ def check_package(path: Path, *, log_verifier: LogVerifier | None = None, expect
             continue
         if leaf.get("number") != number or leaf.get("sha256") != sealed:
             f.add("1-1", f"{rel}: the log entry is for {leaf.get('number')!r}, not for {number}")
+        elif isinstance(leaf.get("licence_id"), str) and leaf["licence_id"].count(".") > 2 and isinstance(leaf.get("version"), int):
+            versions.setdefault(leaf["licence_id"].rsplit(".", 2)[0], {})[leaf["version"]] = (text(doc, "件号"), number)
         if bundle.get("checkpoint") != checkpoint:
             f.add("1-1", f"{rel}: the proof leads to another checkpoint than evidence/log/checkpoint.txt")
         if log_verifier is None:
@@ -656,6 +659,19 @@ def check_package(path: Path, *, log_verifier: LogVerifier | None = None, expect
                 f.add("1-1", f"{rel}: log inclusion proof: {detail}")
         if registry_lookup is not None and not registry_lookup(sealed):
             f.add("3-2", f"{rel}: {number} is not in the registry")
+    # 2-9 every version of a changed licence: the log entry of each licence version names the licence
+    # (its GB/T 36904 identifier) and its version, so a volume holding version n must hold 1 … n-1
+    changed = 0
+    for licence, held in sorted(versions.items()):
+        last = max(held)
+        changed += last > 1
+        lacking = [str(v) for v in range(1, last) if v not in held]
+        if lacking:
+            seq, number = held[last]
+            f.add("2-9", f"文件 {seq}: {number} is version {last} of licence {licence}; the volume lacks version(s) "
+                         f"{', '.join(lacking)} it replaced ({DocumentKind.earlier_licence.title})")
+    if changed:
+        f.note("2-9", f"{f.notes.get('2-9', '')}; every earlier version of {changed} changed licence(s) present")
     if registry_lookup is None:
         f.na.add("3-2")
         f.note("3-2", "the package is checked on its own; the registry was consulted when it was built")

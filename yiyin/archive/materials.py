@@ -88,11 +88,25 @@ def tiff_pages(data: bytes, where: str = "file") -> list[bytes]:
             out = []
             for frame in ImageSequence.Iterator(tiff):
                 buf = io.BytesIO()
-                frame.convert("L" if frame.mode in ("1", "L", "I;16") else "RGB").save(buf, "PNG", optimize=False)
+                _eight_bit(frame).save(buf, "PNG", optimize=False)
                 out.append(buf.getvalue())
             return out
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InvalidData([FieldProblem(where, "readable", f"the TIFF cannot be decoded: {exc}")]) from exc
+
+
+def _eight_bit(frame):  # type: ignore[no-untyped-def]
+    """One TIFF page as 8-bit grey (bilevel, grey) or RGB (colour, palette, CMYK, …). A 16-bit grey
+    page is scaled down from its full range (or from its MaxSampleValue): converted directly, Pillow
+    clips every value above 255, and all but the blackest ink would come out white."""
+    if frame.mode in ("1", "L"):
+        return frame.convert("L")
+    if frame.mode.startswith("I;16"):
+        top = getattr(frame, "tag_v2", {}).get(281)  # MaxSampleValue, one value or one per sample
+        top = max(top) if isinstance(top, tuple) and top else top
+        scale = 255 / (top if isinstance(top, int) and 0 < top <= 65535 else 65535)
+        return frame.convert("I").point(lambda v: v * scale).convert("L")
+    return frame.convert("RGB")
 
 
 def is_pdfa3(data: bytes) -> bool:

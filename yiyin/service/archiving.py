@@ -24,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from yiyin.archive.checks import CheckReport, check_package
 from yiyin.archive.dossier import (ArchivalCode, Dossier, DossierEntry, DocumentKind, Evidence, Matter, ProcessEvent,
@@ -31,7 +32,7 @@ from yiyin.archive.dossier import (ArchivalCode, Dossier, DossierEntry, Document
 from yiyin.archive.package import BuiltPackage, build_package
 from yiyin.config import BUREAU_TIME
 from yiyin.errors import ConfigurationError, FieldProblem, InvalidData, NotFound
-from yiyin.registry import catalog, documents
+from yiyin.registry import catalog, documents, licences
 from yiyin.registry.models import Document, Seal
 from yiyin.service.app import App
 from yiyin.service.staff import Principal
@@ -70,6 +71,34 @@ def _kind(doc: Document, superseded: bool) -> DocumentKind:
     return DocumentKind.earlier_licence if kind is DocumentKind.licence and superseded else kind
 
 
+def licence_versions(s: Session, docs: list[Document]) -> list[Document]:
+    """The other versions of the licences among ``docs``, oldest first: the ones they replaced and
+    the ones that replaced them, whatever case reference these were issued under (a change is often
+    received as an application of its own)."""
+    out: list[Document] = []
+    for doc in docs:
+        for rec in licences.versions(s, doc.id):
+            other = s.get(Document, rec.document_id)
+            if other is not None and other not in docs and other not in out:
+                out.append(other)
+    return out
+
+
+def editions(s: Session, docs: list[Document]) -> dict[str, str]:
+    """For each licence version among ``docs`` of a licence that has several: which one it is, so that
+    the 卷内文件目录 tells them apart (第3版; 第1版，已变更 for a replaced one)."""
+    out = {}
+    for doc in docs:
+        rec = licences.by_document(s, doc.id)
+        if rec is None:
+            continue
+        status = documents.current_status(s, doc).status
+        replaced = status in ("变更", "延续")
+        if rec.version > 1 or replaced:
+            out[doc.id] = f"第{rec.version}版" + (f"，已{status}" if replaced else "")
+    return out
+
+
 def archive_settings(app: App) -> dict[str, Any]:
     organs = load_json(samples_dir() / "organs.json")["organs"]
     spec = next((o for o in organs if o["id"] == app.bureau_id), {})
@@ -101,6 +130,8 @@ class RegistryCaseSource:
             own = list(s.execute(select(Document).where(Document.case_ref == case).order_by(Document.issued_at)).scalars())
             if not own:
                 raise NotFound(f"登记簿中没有办件编号为 {case!r} 的文书")
+            own += licence_versions(s, own)
+            edition = editions(s, own)
             codes = {d.item_code for d in own if not d.doc_type.startswith("agreement")}
             items = [catalog.get_item(s, c) for c in sorted(codes)]
             agreements = [d for d in s.execute(select(Document).where(Document.doc_type.like("agreement%"))).scalars()
@@ -122,7 +153,7 @@ class RegistryCaseSource:
             parties = doc.holder.split("、")
             # several organs: the first and 等 (DA/T 18), as the catalogue column holds one name
             responsible = (parties[0] + ("等" if len(parties) > 1 else "")) if kind is DocumentKind.delegation_agreement else organ
-            title = doc.title if kind is DocumentKind.delegation_agreement else f"{doc.title}（{doc.holder}）"
+            title = doc.title if kind is DocumentKind.delegation_agreement else f"{doc.title}（{holder_with_edition(doc, edition)}）"
             entries.append(DossierEntry(
                 seq=seq, responsible=responsible, title=title, date=doc.issue_date, kind=kind, pdf=data, doc_number=doc.number,
                 registry=RegistryRecord(number=doc.number, sha256=doc.sha256, verification=verify_pdf(app, data).to_json(),
@@ -165,6 +196,11 @@ class RegistryCaseSource:
             ocsp_responses=tuple(ocsp_answers(app, certs)), log_verifier_key=verifier(app),
             checkpoint=bundles[-1].checkpoint if bundles else "")
         return Dossier(matter=matter, entries=tuple(entries), history=tuple(history), evidence=evidence)
+
+
+def holder_with_edition(doc: Document, edition: dict[str, str]) -> str:
+    """The holder, as a licence's title in the catalogue names it, with its version when it has several."""
+    return doc.holder + (f"，{edition[doc.id]}" if doc.id in edition else "")
 
 
 def volume_number(case: str) -> int:

@@ -5,7 +5,9 @@ files them, and the case's real steps as its process history.
                       file as received is attached as the original
     受理（补正）通知书  补正材料通知书, 受理通知书, 不予受理通知书, as sealed
     现场核查记录       each site inspection's conclusion, as the inspector entered it
-    决定书、许可证      as sealed; a licence superseded by a change is filed as an earlier version
+    决定书、许可证      as sealed; after a change (变更, 延续) every version of the licence: the one in
+                      force (also when the change was issued under another reference), then the
+                      ones it replaced as earlier versions, each titled with its version
     委托（划转）协议    the agreements under which the bureau holds the case's items
     送达回证           as sealed
 
@@ -29,7 +31,7 @@ from yiyin.archive.dossier import (ArchivalCode, Dossier, DossierEntry, Document
 from yiyin.archive.materials import material_to_pdfa, record_to_pdfa
 from yiyin.config import BUREAU_TIME
 from yiyin.errors import FieldProblem, InvalidData, NotFound, WorkflowError
-from yiyin.registry import catalog, documents, licences
+from yiyin.registry import catalog, documents
 from yiyin.registry.cases import Case, CaseItem, CaseMaterial, CaseStep, DocumentDraft
 from yiyin.registry.models import Document, Item
 from yiyin.registry.staff import StaffUser
@@ -129,7 +131,8 @@ class CaseDossierSource:
     """Every paper of one finished case, in order, with its steps as the process history."""
 
     def dossier(self, app: App, case: str, options: ArchiveOptions) -> Dossier:
-        from yiyin.service.archiving import ARCHIVE_SEAL, archive_settings, ocsp_answers, volume_number
+        from yiyin.service.archiving import (ARCHIVE_SEAL, archive_settings, editions, holder_with_edition, licence_versions, ocsp_answers,
+                                             volume_number)
 
         with app.db.session() as s:
             c = find_case(s, case)
@@ -163,18 +166,15 @@ class CaseDossierSource:
                 chosen = before[-1] if before else (mine[0] if mine else None)
                 if chosen is not None and chosen not in agreements:
                     agreements.append(chosen)
-            earlier: list[Document] = []
-            for doc in own:
-                for rec in licences.versions(s, doc.id):
-                    if rec.document_id != doc.id and rec.version < (licences.by_document(s, doc.id) or rec).version:
-                        prior = s.get(Document, rec.document_id)
-                        if prior is not None and prior not in own and prior not in earlier:
-                            earlier.append(prior)
-            superseded = {d.id for d in own + earlier if documents.current_status(s, d).status in ("变更", "延续")}
+            # every version of the case's licences: those it replaced, and the one in force after a
+            # change even when the change was issued under another reference
+            versions = licence_versions(s, own)
+            superseded = {d.id for d in own + versions if documents.current_status(s, d).status in ("变更", "延续")}
+            edition = editions(s, own + versions)
             statuses = {d.id: [(e.at, e.status, e.actor, e.reason) for e in documents.history(s, d.id)]
-                        for d in own + earlier + agreements}
-            organs = {d.id: d.organ.name for d in own + earlier + agreements}
-            seal_pems = {d.seal.cert_pem for d in own + earlier + agreements}
+                        for d in own + versions + agreements}
+            organs = {d.id: d.organ.name for d in own + versions + agreements}
+            seal_pems = {d.seal.cert_pem for d in own + versions + agreements}
             delegated = any(it is not None and it.mode == "delegated" for it in items)
             archive_seal = catalog.active_seal(s, app.bureau_id, ARCHIVE_SEAL, app.now())
             seal_pems.add(archive_seal.cert_pem)
@@ -205,7 +205,7 @@ class CaseDossierSource:
             pdf = record_to_pdfa("现场勘验记录", rows, f"本记录依据一印办件系统中录入的勘验结论生成（办理过程第 {st.id} 步）。", app.fonts)
             papers.append(_Paper(DocumentKind.inspection_record, at, f"{bureau.name}现场勘验科",
                                  f"现场勘验记录（{item_names.get(st.case_item_id or -1, '')}）", pdf, inspection_step=st.id))
-        for doc in own + earlier + agreements:
+        for doc in own + versions + agreements:
             kind = _registry_kind(doc, doc.id in superseded)
             if kind is DocumentKind.delegation_agreement:
                 parties = doc.holder.split("、")
@@ -215,7 +215,7 @@ class CaseDossierSource:
                 item = item_names.get(drafted.get(doc.id, -1), "")
                 title = (f"{doc.title}（{item}）" if kind is DocumentKind.decision and item
                          else doc.title if kind in (DocumentKind.acceptance_notice, DocumentKind.delivery_receipt)
-                         else f"{doc.title}（{doc.holder}）")
+                         else f"{doc.title}（{holder_with_edition(doc, edition)}）")
             papers.append(_Paper(kind, registry_time(doc.issued_at), responsible, title, app.store.get(doc.storage_key),
                                  doc_number=doc.number, document=doc))
         order = list(DocumentKind)
@@ -244,7 +244,7 @@ class CaseDossierSource:
 
         history = self._history(steps, names, item_names, materials, seq_of_doc, seq_of_material, seq_of_inspection, drafted)
         covered = {e.seq for e in history if e.seq is not None}
-        for doc in own + earlier + agreements:
+        for doc in own + versions + agreements:
             events = statuses[doc.id]
             for k, (at, status, actor, reason) in enumerate(events):
                 if doc in own and k == 0 and seq_of_doc[doc.id] in covered:
