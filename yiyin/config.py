@@ -69,9 +69,11 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         env = dict(os.environ if env is None else env)
-        home = Path(env.get("YIYIN_HOME") or _default_home()).expanduser()
+        # absolute: a relative path would follow the process's working directory, which bagging
+        # an archive package changes for a moment
+        home = Path(env.get("YIYIN_HOME") or _default_home()).expanduser().absolute()
         public_url = _url(env.get("YIYIN_PUBLIC_URL", "http://localhost:8000"), "YIYIN_PUBLIC_URL").rstrip("/")
-        font_dirs = tuple(Path(p).expanduser() for p in env.get("YIYIN_FONT_DIRS", "").split(os.pathsep) if p)
+        font_dirs = tuple(Path(p).expanduser().absolute() for p in env.get("YIYIN_FONT_DIRS", "").split(os.pathsep) if p)
         for d in font_dirs:
             if not d.is_dir():
                 raise ConfigurationError(f"环境变量 YIYIN_FONT_DIRS 中的 {d} 不是文件夹（或不存在）；请改正路径，多个文件夹以“{os.pathsep}”分隔")

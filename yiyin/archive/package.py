@@ -16,6 +16,7 @@ import os
 import platform
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata as pkg_metadata
@@ -102,6 +103,21 @@ data/evidence/         长期验证材料：anchors/ 信任锚证书，crls/ 证
    信任锚指纹与日志公钥须与本局公布的一致。
 5. yiyin archive check <本目录> 依 DA/T 70-2018 逐项检测真实性、完整性、可用性、安全性。
 """.encode("utf-8")
+
+
+#: bagit-python works in the bag's directory (os.chdir) while it bags and saves: the working
+#: directory is the process's, so two packages built at once in one server would write into each
+#: other's bags. One at a time; the rest of a build (the volume, the seals) runs side by side.
+_BAGGING = threading.Lock()
+
+
+def make_bag(directory: Path, info: dict[str, str]) -> None:
+    """Turn ``directory`` into a BagIt 1.0 bag with SHA-256 and SHA-512 manifests."""
+    with _BAGGING:
+        bagit.make_bag(str(directory), info, checksums=["sha256", "sha512"])
+        # bagit-python writes version 0.97; the layout is RFC 8493's, so declare 1.0 and re-hash the tag files
+        (directory / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n", "utf-8")
+        bagit.Bag(str(directory)).save()
 
 
 def build_package(dossier: Dossier, out: Path, *, fonts: FontSet, sealer: Sealer, revocation: RevocationMaterial,
@@ -192,7 +208,7 @@ def build_package(dossier: Dossier, out: Path, *, fonts: FontSet, sealer: Sealer
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         m = dossier.matter
-        bagit.make_bag(str(staging), {
+        make_bag(staging, {
             "Source-Organization": m.organ,
             "External-Identifier": m.archival_code.code,
             "External-Description": m.title,
@@ -200,10 +216,7 @@ def build_package(dossier: Dossier, out: Path, *, fonts: FontSet, sealer: Sealer
             "Bag-Group-Identifier": m.case_id,
             "Bag-Count": "1 of 1",
             "Yiyin-Package-Version": PACKAGE_VERSION,
-        }, checksums=["sha256", "sha512"])
-        # bagit-python writes version 0.97; the layout is RFC 8493's, so declare 1.0 and re-hash the tag files
-        (staging / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n", "utf-8")
-        bagit.Bag(str(staging)).save()
+        })
         if out.exists():
             out.rmdir()
         os.replace(staging, out)

@@ -20,7 +20,7 @@ _RELATIVE = re.compile(r"^@issue_date(?:(?P<y>[+-]\d+)y)?(?:(?P<d>[+-]\d+)d)?$")
 
 def samples_dir() -> Path:
     env = os.environ.get("YIYIN_SAMPLES")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "samples"
+    path = Path(env).absolute() if env else Path(__file__).resolve().parents[2] / "samples"
     if not (path / "organs.json").exists():
         raise ConfigurationError(f"在 {path} 中找不到样例数据（organs.json）；请用 YIYIN_SAMPLES 指向 samples/ 文件夹")
     return path
