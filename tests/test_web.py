@@ -415,7 +415,7 @@ def test_numbers_printed_with_other_brackets_are_found_however_typed(app: App, c
     "n=a&n=b&c",  # the last of repeated names; a name without a value is empty
     "x=1&n=%zz%E8&c=%2B%26%3D",  # a broken escape stays as typed, escaped separators are text
     "n=\xe5\x8f\xb0&c=",
-    "", "&&", "n", "=c",
+    "", "&&", "n", "=c", "%6E=escaped+name&c=x",
 ])
 def test_the_lookup_reads_its_query_as_parse_qsl_does(query: str) -> None:
     from urllib.parse import parse_qsl

@@ -147,7 +147,7 @@ def query_values(query_string: bytes, names: tuple[str, ...]) -> dict[str, str]:
     found: dict[str, str] = {}
     for part in query_string.split(b"&"):
         name, _, value = part.partition(b"=")
-        key = name.decode("latin-1")
+        key = unquote_plus(name.decode("utf-8", "replace")) if b"%" in name or b"+" in name else name.decode("latin-1")
         if key in names:
             text = value.decode("utf-8", "replace")
             found[key] = unquote_plus(text) if b"%" in value or b"+" in value else text
