@@ -268,7 +268,7 @@ def test_cli_build_and_check(archive_app: App, tmp_path: Path) -> None:
     text = run_cli("archive", "check", str(out), home=home)
     assert text.returncode == 0 and "4-2" in text.stdout and "全部通过" in text.stdout
     again = run_cli("archive", "build", CASE, "--out", str(out), home=home)
-    assert again.returncode == 2 and "not an empty folder" in again.stderr
+    assert again.returncode == 2 and f"{out} 已存在且不是空文件夹" in again.stderr
     missing = run_cli("archive", "build", "台审批受〔2026〕9999号", "--out", str(tmp_path / "x"), home=home)
     assert missing.returncode != 0 and "登记簿中没有" in missing.stderr and "台审批受〔2026〕9999号" in missing.stderr
     _flip(out / "data/documents/001.pdf")
