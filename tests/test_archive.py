@@ -7,6 +7,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -163,7 +164,8 @@ def test_a_document_swapped_for_another_genuinely_sealed_one_fails(archive_app: 
     report = archiving.check(archive_app, copy)
     assert {"1-1", "1-13"} <= set(report.failed())
     findings = next(i for i in report.items if i.code == "1-1").findings
-    assert any("not the one the registry recorded" in f for f in findings), findings
+    number = ET.fromstring((copy / "data/metadata.xml").read_bytes()).findtext("案卷/卷内文件/文件[2]/登记信息/文书编号")
+    assert any(f.startswith("文件 2（data/documents/002.pdf）") and f"登记簿为 {number} 登记" in f for f in findings), findings
 
 
 def test_package_resealed_under_a_foreign_ca_fails_when_anchors_are_pinned(package: Path, tmp_path: Path) -> None:
@@ -268,9 +270,15 @@ def test_cli_build_and_check(archive_app: App, tmp_path: Path) -> None:
     text = run_cli("archive", "check", str(out), home=home)
     assert text.returncode == 0 and "4-2" in text.stdout and "全部通过" in text.stdout
     again = run_cli("archive", "build", CASE, "--out", str(out), home=home)
-    assert again.returncode == 2 and "not an empty folder" in again.stderr
+    assert again.returncode == 2 and f"{out} 已存在且不是空文件夹" in again.stderr
     missing = run_cli("archive", "build", "台审批受〔2026〕9999号", "--out", str(tmp_path / "x"), home=home)
     assert missing.returncode != 0 and "登记簿中没有" in missing.stderr and "台审批受〔2026〕9999号" in missing.stderr
     _flip(out / "data/documents/001.pdf")
-    assert run_cli("archive", "check", str(out), home=home).returncode == 1
+    tampered = run_cli("archive", "check", str(out), home=home)
+    assert tampered.returncode == 1
+    # the archivist reads which item failed and which file it was
+    changed = next(line for line in tampered.stdout.splitlines() if line.strip().startswith("2-7"))
+    assert "✗ 不通过" in changed, tampered.stdout
+    assert "- 文件 1（data/documents/001.pdf）：sha256 摘要与 manifest-sha256.txt 所记不符" in tampered.stdout, tampered.stdout
+    assert "结论 result: 不通过 FAILED（" in tampered.stdout and "2-7" in tampered.stdout.splitlines()[-1]
     assert run_cli("archive", "check", str(tmp_path / "nothing"), home=home).returncode == 2

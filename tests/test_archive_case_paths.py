@@ -227,7 +227,7 @@ def test_the_changed_case_passes_every_check_item(bureau: Bureau, changed: Chang
     report = _check(bureau, changed.package)
     assert report["passed"] and report["failed"] == [], [i for i in report["items"] if i["status"] == "fail"]
     items = _items(report)
-    assert items["2-9"]["status"] == "pass" and "earlier version" in items["2-9"]["detail"], items["2-9"]
+    assert items["2-9"]["status"] == "pass" and "1 个变更过的许可证，其以前各版均已归档" in items["2-9"]["detail"], items["2-9"]
     assert {code for code, i in items.items() if i["status"] == "n/a"} == {"4-4", "4-5", "4-6"}
 
 
@@ -260,9 +260,9 @@ def test_a_package_without_an_earlier_version_fails_2_9(bureau: Bureau, changed:
     assert report["failed"] == ["2-9"], [i for i in report["items"] if i["status"] == "fail"]
     # the finding names the licence in force and the versions missing before it
     findings = _items(report)["2-9"]["findings"]
-    lacks = "1, 2" if left_out == "every earlier version" else "1"
-    assert len(findings) == 1 and third in findings[0] and "version 3" in findings[0], findings
-    assert f"lacks version(s) {lacks} it replaced" in findings[0], findings
+    lacks = "1、2" if left_out == "every earlier version" else "1"
+    assert len(findings) == 1 and f"{third} 是许可证" in findings[0] and "的第 3 版" in findings[0], findings
+    assert f"卷内缺少被它取代的第 {lacks} 版" in findings[0], findings
 
 
 # -- scans handed in as multi-page TIFF --------------------------------------------------------------

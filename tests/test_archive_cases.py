@@ -127,7 +127,7 @@ def test_a_missing_step_in_the_history_fails_2_5(demo: Demo, tmp_path: Path) -> 
     bagit.Bag(str(copy)).save(manifests=True)
     report = archiving.check_offline(copy, datetime.now(BUREAU_TIME).date())
     item = next(i for i in report.items if i.code == "2-5")
-    assert item.status == "fail" and any("lacks the step 送达" in f for f in item.findings), item.findings
+    assert item.status == "fail" and "过程信息中缺少“送达”行为" in item.findings, item.findings
 
 
 def test_fifteen_years_on_offline_it_still_passes_thanks_to_its_timestamps(demo: Demo, tmp_path: Path) -> None:
@@ -135,7 +135,7 @@ def test_fifteen_years_on_offline_it_still_passes_thanks_to_its_timestamps(demo:
     nobody = tmp_path / "no-yiyin-here"   # no registry, no keys: only the package
     ok = run_cli("archive", "check", str(demo.package), "--at", later, home=nobody)
     assert ok.returncode == 0, ok.stdout[-3000:]
-    assert f"as of {later}" in ok.stdout and "expired by then" in ok.stdout
+    assert f"按 {later} 离线检测" in ok.stdout and "届时已过期的信任锚" in ok.stdout
     assert not (nobody / "yiyin.db").exists()
 
     # the revocation data removed (manifests redone): today the seals still check, but not 15 years on
@@ -152,7 +152,7 @@ def test_fifteen_years_on_offline_it_still_passes_thanks_to_its_timestamps(demo:
     report = json.loads(stripped.stdout)
     assert stripped.returncode == 1 and "1-1" in report["failed"]
     findings = next(i for i in report["items"] if i["code"] == "1-1")["findings"]
-    assert any("documents/" in f and "no revocation data" in f for f in findings), findings
+    assert any("data/documents/" in f and "[NO_REVOCATION_DATA]" in f for f in findings), findings
     bad = run_cli("archive", "check", str(demo.package), "--at", "in twenty years", home=nobody)
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
 

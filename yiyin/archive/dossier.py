@@ -83,17 +83,17 @@ class ArchivalCode:
 
     def problems(self) -> list[FieldProblem]:
         out = []
-        for name, value, rule, what in (
-            ("fonds", self.fonds, _FONDS, "four capital letters or digits (全宗号)"),
-            ("category", self.category, _CATEGORY, "two capital letters (门类代码)"),
-            ("unit", self.unit, _UNIT, "two to four capital letters or digits (机构问题代码)"),
+        for name, value, rule, label, what in (
+            ("fonds", self.fonds, _FONDS, "全宗号", "4 位大写字母或数字"),
+            ("category", self.category, _CATEGORY, "门类代码", "2 位大写字母"),
+            ("unit", self.unit, _UNIT, "机构问题代码", "2 至 4 位大写字母或数字"),
         ):
             if not rule.match(value):
-                out.append(FieldProblem(f"archival_code.{name}", "format", f"{value!r} must be {what}"))
+                out.append(FieldProblem(f"archival_code.{name}", "format", f"{label} {value!r} 不符合要求：须为{what}"))
         if not 1949 <= self.year <= 9999:
-            out.append(FieldProblem("archival_code.year", "range", f"year {self.year} is not a plausible 年度"))
+            out.append(FieldProblem("archival_code.year", "range", f"年度 {self.year} 不合理：须在 1949 至 9999 之间"))
         if not 1 <= self.volume <= 9999:
-            out.append(FieldProblem("archival_code.volume", "range", f"案卷号 {self.volume} must be 1-9999"))
+            out.append(FieldProblem("archival_code.volume", "range", f"案卷号 {self.volume} 须在 1 至 9999 之间"))
         return out
 
 
@@ -189,33 +189,34 @@ class Dossier:
         """Every rule a dossier must meet before anything is built; all problems named at once."""
         problems = list(self.matter.archival_code.problems())
         m = self.matter
-        for name in ("case_id", "matter", "applicant", "organ"):
+        for name, label in (("case_id", "办件编号"), ("matter", "事项名称"), ("applicant", "申请人"), ("organ", "立卷单位")):
             if not str(getattr(m, name)).strip():
-                problems.append(FieldProblem(f"matter.{name}", "required", "must not be empty"))
+                problems.append(FieldProblem(f"matter.{name}", "required", f"{label}不能为空"))
         if m.closed < m.received:
-            problems.append(FieldProblem("matter.closed", "after_received", f"办结日期 {m.closed} is before 受理日期 {m.received}"))
+            problems.append(FieldProblem("matter.closed", "after_received", f"办结日期 {m.closed} 早于受理日期 {m.received}"))
         if not self.entries:
-            problems.append(FieldProblem("entries", "required", "a dossier needs at least one document"))
+            problems.append(FieldProblem("entries", "required", "案卷中至少要有一件文件"))
         for i, e in enumerate(self.entries):
             where = f"entries[{i}]"
             if e.seq != i + 1:
-                problems.append(FieldProblem(f"{where}.seq", "consecutive", f"件号 {e.seq} should be {i + 1}: numbers run from 1 without gaps"))
-            for name in ("responsible", "title"):
+                problems.append(FieldProblem(f"{where}.seq", "consecutive", f"第 {i + 1} 件的件号为 {e.seq}，应为 {i + 1}：件号须从 1 起连续编排、不缺号"))
+            for name, label in (("responsible", "责任者"), ("title", "题名")):
                 if not str(getattr(e, name)).strip():
-                    problems.append(FieldProblem(f"{where}.{name}", "required", "must not be empty"))
+                    problems.append(FieldProblem(f"{where}.{name}", "required", f"件号 {e.seq} 的{label}不能为空"))
             if e.pdf[:5] != b"%PDF-":
-                problems.append(FieldProblem(f"{where}.pdf", "pdf", "is not a PDF; convert materials to PDF/A first"))
+                problems.append(FieldProblem(f"{where}.pdf", "pdf", f"件号 {e.seq}（{e.title}）不是 PDF 文件：请先把材料转换为 PDF/A"))
             if e.registry is not None and not re.fullmatch(r"[0-9a-f]{64}", e.registry.sha256):
-                problems.append(FieldProblem(f"{where}.registry.sha256", "format", "must be 64 lowercase hex digits"))
+                problems.append(FieldProblem(f"{where}.registry.sha256", "format", f"件号 {e.seq} 的登记摘要须为 64 位小写十六进制数字"))
             for j, o in enumerate(e.originals):
                 if not o.name or "/" in o.name or o.name.startswith("."):
-                    problems.append(FieldProblem(f"{where}.originals[{j}].name", "file_name", f"{o.name!r} is not a plain file name"))
+                    problems.append(FieldProblem(f"{where}.originals[{j}].name", "file_name",
+                                                 f"件号 {e.seq} 的原件文件名 {o.name!r} 不合规：须为单纯的文件名（不能为空、不能含 /、不能以 . 开头）"))
         missing = sorted(k.title for k in m.required - {e.kind for e in self.entries})
         if missing:
-            problems.append(FieldProblem("entries", "required_documents", "the matter requires " + "、".join(missing) + ", which the dossier lacks"))
+            problems.append(FieldProblem("entries", "required_documents", "本事项应归档" + "、".join(missing) + "，案卷中没有"))
         if not self.evidence.trust_anchors:
-            problems.append(FieldProblem("evidence.trust_anchors", "required", "the package must carry the trust anchors its seals chain to"))
+            problems.append(FieldProblem("evidence.trust_anchors", "required", "档案包须带有各印章证书所追溯到的信任锚（根证书）"))
         if any(e.registry for e in self.entries) and not (self.evidence.log_verifier_key and self.evidence.checkpoint):
-            problems.append(FieldProblem("evidence.checkpoint", "required", "registry documents need the log's verifier key and signed checkpoint"))
+            problems.append(FieldProblem("evidence.checkpoint", "required", "案卷中有登记簿文书，须带有透明日志的公钥和签名检查点"))
         if problems:
-            raise InvalidData(problems, f"dossier {m.case_id}")
+            raise InvalidData(problems, f"办件 {m.case_id} 的案卷")

@@ -52,13 +52,13 @@ def _typst(workdir: Path, layout: str, name: str, spec: dict, fonts: FontSet) ->
         return typst.compile(str(workdir / f"{name}.typ"), root=str(workdir), font_paths=[str(d) for d in fonts.dirs],
                              ignore_system_fonts=True, pdf_standards=["a-3b"], pdf_tags=False)
     except typst.TypstError as exc:
-        raise InvalidData([FieldProblem("images", "readable", f"the pages cannot be laid out: {exc}")]) from exc
+        raise InvalidData([FieldProblem("images", "readable", f"页面无法排版：{exc}")]) from exc
 
 
 def images_to_pdfa(images: list[bytes], title: str, fonts: FontSet) -> bytes:
     """A PDF/A-3b with one page per image (PNG, JPEG, or every page of a TIFF)."""
     if not images:
-        raise InvalidData([FieldProblem("images", "required", "give at least one page image")])
+        raise InvalidData([FieldProblem("images", "required", f"{title}：至少需要一页图像")])
     pages: list[tuple[str, bytes]] = []
     for i, data in enumerate(images):
         ext = next((e for magic, e in _FORMATS.items() if data.startswith(magic)), None)
@@ -67,7 +67,7 @@ def images_to_pdfa(images: list[bytes], title: str, fonts: FontSet) -> bytes:
         elif data.startswith(_TIFF):
             pages.extend(("png", png) for png in tiff_pages(data, f"images[{i}]"))
         else:
-            raise InvalidData([FieldProblem(f"images[{i}]", "format", "is neither PNG, JPEG nor TIFF")])
+            raise InvalidData([FieldProblem(f"images[{i}]", "format", f"{title}：第 {i + 1} 个图像既不是 PNG、JPEG，也不是 TIFF")])
     workdir = Path(tempfile.mkdtemp(prefix="yiyin-material-"))
     try:
         names = []
@@ -92,7 +92,7 @@ def tiff_pages(data: bytes, where: str = "file") -> list[bytes]:
                 out.append(buf.getvalue())
             return out
     except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise InvalidData([FieldProblem(where, "readable", f"the TIFF cannot be decoded: {exc}")]) from exc
+        raise InvalidData([FieldProblem(where, "readable", f"TIFF 图像无法解码：{exc}")]) from exc
 
 
 def _eight_bit(frame):  # type: ignore[no-untyped-def]
@@ -118,7 +118,7 @@ def pdf_to_pdfa(data: bytes, title: str, fonts: FontSet, where: str = "file") ->
     if is_pdfa3(data):
         return data
     if shutil.which("pdftoppm") is None:
-        raise ConfigurationError("poppler's pdftoppm is needed to convert received PDFs to PDF/A (Debian package poppler-utils)")
+        raise ConfigurationError("把收到的 PDF 转换为 PDF/A 需要 poppler 的 pdftoppm（Debian 软件包 poppler-utils），本机未安装")
     with tempfile.TemporaryDirectory(prefix="yiyin-raster-") as tmp:
         src = Path(tmp) / "in.pdf"
         src.write_bytes(data)
@@ -126,8 +126,8 @@ def pdf_to_pdfa(data: bytes, title: str, fonts: FontSet, where: str = "file") ->
                               capture_output=True, timeout=600)
         pages = sorted(Path(tmp).glob("p-*.jpg"))
         if done.returncode != 0 or not pages:
-            reason = done.stderr.decode("utf-8", "replace").strip()[:200] or "no page could be rendered"
-            raise InvalidData([FieldProblem(where, "readable", f"{title}: the PDF cannot be read: {reason}")])
+            reason = done.stderr.decode("utf-8", "replace").strip()[:200] or "没有一页能够渲染"
+            raise InvalidData([FieldProblem(where, "readable", f"{title}：PDF 文件无法读取：{reason}")])
         return images_to_pdfa([p.read_bytes() for p in pages], title, fonts)
 
 

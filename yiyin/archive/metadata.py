@@ -192,6 +192,9 @@ class Rule:
 
 TYPES: dict[str, Callable[[str], bool]] = {"text": lambda v: True, "date": _is_date, "datetime": _is_datetime,
                                             "int": _is_int, "digest": _is_digest, "path": _is_path}
+#: each kind of value in words, for the findings of 1-3
+KIND_TEXT: dict[str, str] = {"text": "文本", "date": "日期（YYYY-MM-DD）", "datetime": "带时区的日期时间（ISO 8601）",
+                             "int": "整数", "digest": "摘要值（64 或 128 位小写十六进制）", "path": "包内相对路径"}
 KIND_TITLES = frozenset(k.title for k in DocumentKind)
 
 #: element (relative to its record: 案卷 or 文件) -> rule

@@ -125,7 +125,7 @@ def build_package(dossier: Dossier, out: Path, *, fonts: FontSet, sealer: Sealer
     """Build the package into ``out`` (which must not exist yet); all or nothing."""
     dossier.validate()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InvalidData([FieldProblem("out", "empty", f"{out} exists and is not an empty folder; choose a new one")])
+        raise InvalidData([FieldProblem("out", "empty", f"{out} 已存在且不是空文件夹：请另选一个新的文件夹")])
     # Dates on the papers are the bureau's (Beijing) dates, never the server's UTC date.
     created = (created or datetime.now(timezone.utc)).astimezone(BUREAU_TIME)
     anchors = [asn1_x509.Certificate.load(der) for der in dossier.evidence.trust_anchors]
@@ -137,11 +137,12 @@ def build_package(dossier: Dossier, out: Path, *, fonts: FontSet, sealer: Sealer
         files[path] = entry.pdf
         documents.append(_info(path, entry.pdf, "application/pdf", _pdf_format(entry.pdf)))
         report = validate_pdf(entry.pdf, anchors, list(dossier.evidence.crls))
-        problems = [f"{s.field_name}: {p}" for s in report.signatures for p in s.problems]
+        problems = [f"签名域 {s.field_name}：{x.zh.rstrip('。')} [{x.code}]" for s in report.signatures for x in s.findings if not x.ok]
         if problems or (entry.registry is not None and not report.seals):
             raise InvalidData([FieldProblem(f"entries[{i}].pdf", "seal_valid",
-                                            f"{entry.title}: " + ("; ".join(problems) or "a registry document carries no seal"))],
-                              f"dossier {dossier.matter.case_id}")
+                                            f"件号 {entry.seq}（{entry.title}）" + ("的印章未通过验证：" + "；".join(problems) if problems
+                                                                                 else "是登记簿文书，但没有电子印章"))],
+                              f"办件 {dossier.matter.case_id} 的案卷")
         signatures.append([{"kind": "电子印章" if s.kind == "seal" else "文档时间戳", "signer": s.signer_common_name or s.signer_subject,
                             "time": (s.timestamp_time or s.claimed_time).isoformat() if (s.timestamp_time or s.claimed_time) else "",
                             "tsa": s.timestamp_authority, "fingerprint": s.signer_fingerprint} for s in report.signatures])
@@ -194,7 +195,7 @@ def build_package(dossier: Dossier, out: Path, *, fonts: FontSet, sealer: Sealer
 
     media = {p: ("application/xml" if p == METADATA else "application/pdf" if p.endswith(".pdf") else "application/octet-stream")
              for p in files}
-    attachments = [Attachment(p, d, media[p], relationship(p), f"{p} of package {dossier.matter.archival_code.code}")
+    attachments = [Attachment(p, d, media[p], relationship(p), f"档案包 {dossier.matter.archival_code.code} 中的 {p}")
                    for p, d in sorted(files.items())]
     volume = build_volume(dossier, fonts=fonts, attachments=attachments, on=created.date(), sealer=sealer,
                           revocation=revocation, location=location, signer_name=signer_name)
@@ -224,7 +225,7 @@ def build_package(dossier: Dossier, out: Path, *, fonts: FontSet, sealer: Sealer
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, (YiyinError, KeyboardInterrupt)):
             raise
-        raise InvalidData([FieldProblem("out", "writable", f"the package could not be written to {out}: {exc}")]) from exc
+        raise InvalidData([FieldProblem("out", "writable", f"档案包无法写入 {out}：{exc}")]) from exc
     return BuiltPackage(path=out, archival_code=dossier.matter.archival_code.code, documents=len(dossier.entries),
                         pages=sum(counts), files=len(files), bytes=sum(len(d) for d in files.values()),
                         volume_sha256=volume.sealed_sha256)

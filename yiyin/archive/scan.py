@@ -20,13 +20,14 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamO
 BUNDLED_SIGNATURES = Path(__file__).parent / "signatures" / "yiyin.ndb"
 SYSTEM_DATABASE = Path("/var/lib/clamav")
 #: magic numbers of programs and archives an archive package must not carry
-_PROGRAMS = {b"MZ": "a Windows program (MZ)", b"\x7fELF": "an ELF program", b"#!": "a script (#!)",
-             b"\xca\xfe\xba\xbe": "a Mach-O/Java program", b"\xcf\xfa\xed\xfe": "a Mach-O program",
-             b"PK\x03\x04": "a ZIP archive", b"Rar!": "a RAR archive", b"7z\xbc\xaf": "a 7-Zip archive"}
-_ACTIVE_KEYS = {"/JS": "JavaScript", "/JavaScript": "JavaScript", "/RichMedia": "rich media (Flash)",
-                "/XFA": "an XFA form"}
-_ACTIVE_ACTIONS = {"/JavaScript": "a JavaScript action", "/Launch": "a launch action", "/ImportData": "an import-data action",
-                   "/SubmitForm": "a submit-form action", "/Rendition": "a rendition action", "/GoToE": "an embedded go-to action"}
+_PROGRAMS = {b"MZ": "Windows 可执行程序（MZ）", b"\x7fELF": "ELF 可执行程序", b"#!": "脚本程序（#!）",
+             b"\xca\xfe\xba\xbe": "Mach-O 或 Java 程序", b"\xcf\xfa\xed\xfe": "Mach-O 程序",
+             b"PK\x03\x04": "ZIP 压缩包", b"Rar!": "RAR 压缩包", b"7z\xbc\xaf": "7-Zip 压缩包"}
+_ACTIVE_KEYS = {"/JS": "JavaScript 脚本", "/JavaScript": "JavaScript 脚本", "/RichMedia": "富媒体（Flash）",
+                "/XFA": "XFA 动态表单"}
+_ACTIVE_ACTIONS = {"/JavaScript": "JavaScript 动作", "/Launch": "启动外部程序的动作（Launch）",
+                   "/ImportData": "导入数据的动作（ImportData）", "/SubmitForm": "提交表单的动作（SubmitForm）",
+                   "/Rendition": "播放媒体的动作（Rendition）", "/GoToE": "跳转到嵌入文件的动作（GoToE）"}
 
 
 def program_kind(data: bytes) -> str | None:
@@ -58,7 +59,7 @@ def clamav_version() -> str:
 def virus_scan(root: Path) -> VirusScan:
     exe = shutil.which("clamscan")
     if exe is None:
-        return VirusScan(available=False, error="ClamAV (clamscan) is not installed; install Debian's clamav package")
+        return VirusScan(available=False, error="未安装杀毒软件 ClamAV（clamscan）：请安装 Debian 软件包 clamav")
     databases = [str(BUNDLED_SIGNATURES)]
     if SYSTEM_DATABASE.is_dir():
         databases += [str(p) for p in sorted(SYSTEM_DATABASE.iterdir()) if p.suffix in {".cvd", ".cld", ".ndb", ".hdb", ".ldb"}]
@@ -67,11 +68,11 @@ def virus_scan(root: Path) -> VirusScan:
     try:
         done = subprocess.run(args, capture_output=True, text=True, timeout=1800)
     except (OSError, subprocess.SubprocessError) as exc:
-        return VirusScan(available=True, version=clamav_version(), databases=databases, error=f"clamscan failed: {exc}")
+        return VirusScan(available=True, version=clamav_version(), databases=databases, error=f"病毒扫描 clamscan 无法运行：{exc}")
     infected = [line.strip() for line in done.stdout.splitlines() if line.rstrip().endswith("FOUND")]
     scan = VirusScan(available=True, version=clamav_version(), databases=[Path(d).name for d in databases], infected=infected)
     if done.returncode not in (0, 1):
-        scan.error = f"clamscan exited with {done.returncode}: {done.stderr.strip()[:500]}"
+        scan.error = f"病毒扫描 clamscan 出错（退出码 {done.returncode}）：{done.stderr.strip()[:500]}"
     return scan
 
 
@@ -82,7 +83,7 @@ def pdf_objects(reader: PdfReader, limit: int):  # type: ignore[no-untyped-def]
         refs.update((num, gen) for num in table)
     refs.update((num, 0) for num in reader.xref_objStm)
     if len(refs) > limit:
-        raise ValueError(f"{len(refs)} objects, more than the limit of {limit}")
+        raise ValueError(f"PDF 中有 {len(refs)} 个对象，超过上限 {limit} 个")
     for num, gen in sorted(refs):
         try:
             yield reader.get_object(IndirectObject(num, gen, reader))
@@ -120,9 +121,9 @@ def active_content(reader: PdfReader, limit: int) -> tuple[list[str], list[str]]
                 try:
                     kind = program_kind(obj.get_data()[:8])
                 except Exception:
-                    kind = "an embedded file that cannot be decoded"
+                    kind = "无法解码"
                 if kind:
-                    found.append(f"an embedded file that is {kind}")
+                    found.append(f"嵌入文件（{kind}）")
             if obj.get("/Type") == "/FontDescriptor" and not any(k in obj for k in ("/FontFile", "/FontFile2", "/FontFile3")):
                 unembedded.append(str(obj.get("/FontName", "?")))
             if obj.get("/Type") == "/Font" and obj.get("/Subtype") in ("/Type1", "/TrueType", "/MMType1") and "/FontDescriptor" not in obj:

@@ -54,8 +54,8 @@ def page_counts(dossier: Dossier) -> list[int]:
         try:
             counts.append(len(PdfReader(io.BytesIO(entry.pdf), strict=False).pages))
         except Exception as exc:
-            raise InvalidData([FieldProblem(f"entries[{i}].pdf", "readable", f"the PDF cannot be read: {exc}")],
-                              f"dossier {dossier.matter.case_id}") from exc
+            raise InvalidData([FieldProblem(f"entries[{i}].pdf", "readable", f"件号 {entry.seq}（{entry.title}）的 PDF 文件无法读取：{exc}")],
+                              f"办件 {dossier.matter.case_id} 的案卷") from exc
     return counts
 
 
@@ -75,9 +75,9 @@ def _compile(workdir: Path, spec: dict, fonts: FontSet, pdfa: bool) -> tuple[byt
         pdf, warnings = compiler.compile_with_warnings(pdf_standards=["a-3b"] if pdfa else [], pdf_tags=False)
         anchors = json.loads(compiler.query("<seal-anchor>", field="value")) if pdfa else []
     except typst.TypstError as exc:
-        raise ConfigurationError(f"the archive volume failed to render: {exc}") from exc
+        raise ConfigurationError(f"案卷排版失败：{exc}") from exc
     if warnings:
-        raise ConfigurationError("the archive volume rendered with warnings: " + "; ".join(map(str, warnings)))
+        raise ConfigurationError("案卷排版时出现警告：" + "; ".join(map(str, warnings)))
     return pdf, anchors
 
 

@@ -303,11 +303,11 @@ def log_verifier(bundle: dict[str, Any], key: str, sealed: str) -> tuple[bool, s
     try:
         b = InclusionBundle(int(bundle["leaf_index"]), str(bundle["leaf"]), list(bundle["proof"]), str(bundle["checkpoint"]))
     except (KeyError, TypeError, ValueError) as exc:
-        return False, f"malformed proof bundle: {exc}"
+        return False, f"包含证明的格式不正确（缺少或无法读取 leaf_index、leaf、proof、checkpoint）：{exc}"
     try:
         return verify_bundle(b, key, sealed)
     except (ValueError, TypeError) as exc:
-        return False, f"malformed proof: {exc}"
+        return False, f"包含证明的格式不正确：{exc}"
 
 
 def check(app: App, package: Path) -> CheckReport:

@@ -10,19 +10,24 @@ import typer
 from yiyin.errors import FieldProblem, InvalidData
 from yiyin.service.cli_common import fail, open_app, reported_errors
 
-archive_app = typer.Typer(help="档案 archives: build and check one set of archives (一套档案) per matter.", no_args_is_help=True)
+archive_app = typer.Typer(help="档案：每个事项立卷归档一套档案， 并作四性检测。\n\nArchives: build and check one set of archives (一套档案) per matter.",
+                          no_args_is_help=True)
 
 
 @archive_app.command()
 def build(
-    case: Annotated[str, typer.Argument(help="the case: its id or 办件编号 (e.g. 台审批件〔2026〕00001号), or a case reference "
-                                             "on registry documents (e.g. 台审批受〔2026〕0815号)")],
-    out: Annotated[Path, typer.Option(help="new folder for the package (BagIt)")],
-    volume: Annotated[int | None, typer.Option(help="案卷号; default: the number of the case reference")] = None,
-    retention: Annotated[str | None, typer.Option(help="保管期限: Y (永久), D30 or D10; default from organs.json")] = None,
-    by: Annotated[str | None, typer.Option(help="who files it (机构人员 of the 归档 act); default: your login name")] = None,
+    case: Annotated[str, typer.Argument(help="办件：办件 id 或办件编号（如 台审批件〔2026〕00001号）， 或登记簿文书上的办件文号"
+                                             "（如 台审批受〔2026〕0815号）。\n\nThe case: its id or 办件编号, or a case reference "
+                                             "on registry documents")],
+    out: Annotated[Path, typer.Option(help="存放档案包（BagIt）的新文件夹。\n\nNew folder for the package")],
+    volume: Annotated[int | None, typer.Option(help="案卷号， 默认取办件编号中的序号。\n\nVolume number; default: the number of the case reference")] = None,
+    retention: Annotated[str | None, typer.Option(help="保管期限：Y（永久）、 D30（30年）或 D10（10年）， 默认取 organs.json 的设置。\n\n"
+                                                       "Retention; default from organs.json")] = None,
+    by: Annotated[str | None, typer.Option(help="立卷人（“归档”行为的机构人员）， 默认为当前登录名。\n\nWho files it; default: your login name")] = None,
 ) -> None:
-    """Assemble the matter's dossier, seal the volume with the archive seal and write the package."""
+    """立卷归档：汇集本事项的全部文件， 加盖档案专用章， 写出档案包。
+
+    Assemble the matter's dossier, seal the volume with the archive seal and write the package."""
     import getpass
 
     from yiyin.archive.dossier import Retention
@@ -42,17 +47,22 @@ def build(
 
 @archive_app.command()
 def check(
-    package: Annotated[Path, typer.Argument(help="a package folder made by `yiyin archive build`")],
-    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
-    at: Annotated[str | None, typer.Option(help="YYYY-MM-DD: check as of that date, offline, with only what the package "
-                                                "carries (no registry, no data directory)")] = None,
+    package: Annotated[Path, typer.Argument(help="`yiyin archive build` 生成的档案包文件夹。\n\nA package folder made by `yiyin archive build`")],
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出检测报告。\n\nPrint the report as JSON")] = False,
+    at: Annotated[str | None, typer.Option(help="YYYY-MM-DD：按该日离线检测， 只用档案包自带的材料（不查登记簿、 不用数据目录）。\n\n"
+                                                "Check as of that date, offline, with only what the package carries")] = None,
 ) -> None:
-    """The four checks of DA/T 70-2018, one line per check item. Exit 0: all passed; 1: a check failed; 2: not a package."""
+    """四性检测（DA/T 70-2018）， 每个检测项一行。 退出码 0：全部通过； 1：有检测项不通过； 2：不是档案包。
+
+    The four checks of DA/T 70-2018, one line per check item. Exit 0: all passed; 1: a check failed; 2: not a package."""
     import logging
     from datetime import date
 
     from yiyin.service.archiving import check as run_check, check_offline, report_json
 
+    # pyHanko logs, in English and on stderr, each certificate it cannot validate (with a traceback) and
+    # each changed timestamp imprint; the report names every such problem in the item it fails
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
     with reported_errors():
         if at is None:
             report = run_check(open_app(), package)
@@ -61,8 +71,6 @@ def check(
                 on = date.fromisoformat(at)
             except ValueError:
                 fail(InvalidData([FieldProblem("at", "date", f"{at!r} 不是日期：请写成 YYYY-MM-DD（年-月-日），如 2046-12-31")], "命令行参数"))
-            # pyHanko logs each certificate it cannot validate with a traceback; the report names them
-            logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
             report = check_offline(package, on)
     typer.echo(report_json(report) if as_json else report.render())
     raise typer.Exit(0 if report.ok else 1)
