@@ -13,7 +13,7 @@ import typer
 from yiyin.config import BUREAU_TIME, Settings
 from yiyin.errors import FieldProblem, InvalidData, YiyinError
 from yiyin.service.cli_archive import archive_app
-from yiyin.service.cli_common import fail, open_app
+from yiyin.service.cli_common import fail, open_app, quiet_validation_logs
 from yiyin.service.cli_log import STATUS_ACTS, _act_command, log_app, status_command
 from yiyin.service.cli_registry import licence_app, numbering_app
 from yiyin.service.cli_seal import seal_app
@@ -162,6 +162,7 @@ def verify(
     from yiyin.errors import UnreadableDocument
     from yiyin.service.verify import verify_pdf
 
+    quiet_validation_logs()
     try:
         data = file.read_bytes()
     except OSError as exc:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from yiyin.errors import FieldProblem, InvalidData
-from yiyin.service.cli_common import fail, open_app, reported_errors
+from yiyin.service.cli_common import fail, open_app, quiet_validation_logs, reported_errors
 
 archive_app = typer.Typer(help="档案：每个事项立卷归档一套档案， 并作四性检测。\n\nArchives: build and check one set of archives (一套档案) per matter.",
                           no_args_is_help=True)
@@ -55,14 +55,11 @@ def check(
     """四性检测（DA/T 70-2018）， 每个检测项一行。 退出码 0：全部通过； 1：有检测项不通过； 2：不是档案包。
 
     The four checks of DA/T 70-2018, one line per check item. Exit 0: all passed; 1: a check failed; 2: not a package."""
-    import logging
     from datetime import date
 
     from yiyin.service.archiving import check as run_check, check_offline, report_json
 
-    # pyHanko logs, in English and on stderr, each certificate it cannot validate (with a traceback) and
-    # each changed timestamp imprint; the report names every such problem in the item it fails
-    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
+    quiet_validation_logs()
     with reported_errors():
         if at is None:
             report = run_check(open_app(), package)

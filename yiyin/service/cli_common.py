@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
@@ -24,6 +25,13 @@ def reported_errors() -> Iterator[None]:
         yield
     except YiyinError as exc:
         fail(exc)
+
+
+def quiet_validation_logs() -> None:
+    """pyHanko logs, in English and on stderr, each certificate it cannot validate (with a
+    traceback) and each changed timestamp imprint; the commands that check files report every such
+    problem in their own findings, so its log would only repeat them in another language."""
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
 
 
 def open_app():  # type: ignore[no-untyped-def]
