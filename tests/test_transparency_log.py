@@ -91,14 +91,23 @@ def test_offline_inclusion_proof_for_an_issued_document(log_app: App) -> None:
 @pytest.mark.parametrize("tamper, expected", [
     # (the registry's first entries are the seals registered as the data directory was created)
     ("UPDATE log_entries SET payload = replace(payload, 'licence', 'license') WHERE \"index\" = "
-     "1 + (SELECT count(*) FROM log_entries WHERE kind = 'seal')", "no longer matches its leaf hash"),
-    ("DELETE FROM log_entries WHERE \"index\" = 1", "was deleted"),
+     "1 + (SELECT count(*) FROM log_entries WHERE kind = 'seal')", "日志条目 {issue2} 的内容与同一行记录的叶哈希（leaf_hash）不符"),
+    ("DELETE FROM log_entries WHERE \"index\" = 1", "日志条目 1 缺失（其后是条目 2）：有条目被删除"),
     # (the first hex digit is changed to another one, whatever it was)
     ("UPDATE documents SET sha256 = (CASE WHEN substr(sha256, 1, 1) = 'a' THEN 'b' ELSE 'a' END) || substr(sha256, 2) "
-     "WHERE number LIKE '%00002'", "no longer matches its issuance entry"),
+     "WHERE number LIKE '%00002'", "文书 {number2} 与记录其签发的日志条目 {issue2} 不符，签发后被改动：文书摘要（SHA-256）日志中为 {sha2}"),
 ])
 def test_audit_detects_tampering_by_someone_with_database_access(log_app: App, tamper: str, expected: str) -> None:
     assert transparency.audit(log_app).ok
+    with log_app.db.session() as s:
+        from yiyin.registry.models import Document
+
+        _, second = s.execute(select(LogEntry.index, LogEntry.payload).where(LogEntry.kind == "issue")
+                                  .order_by(LogEntry.index).limit(2)).all()
+        doc = s.execute(select(Document).where(Document.number == json.loads(second.payload)["number"])).scalar_one()
+    assert doc.number.endswith("00002")
+    expected = expected.format(issue2=second.index, number2=doc.number,
+                               sha2=doc.sha256)
     with log_app.db.transaction() as s:
         s.execute(text("PRAGMA foreign_keys=OFF"))
         s.execute(text(tamper))
@@ -115,7 +124,9 @@ def test_audit_detects_a_rewritten_history_with_consistent_hashes(log_app: App) 
         row.payload = log_canonical = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         row.leaf_hash = merkle.leaf_hash(log_canonical.encode()).hex()
     report = transparency.audit(log_app)
-    assert any("history rewritten" in p for p in report.problems), report.problems
+    size = open_note(transparency.latest_checkpoint(log_app), transparency.verifier(log_app)).size
+    assert any(p.startswith(f"前 {size} 个日志条目重新计算的根哈希与树大小为 {size} 的签名检查点") and p.endswith("不符：历史被改写")
+               for p in report.problems), report.problems
 
 
 @pytest.mark.slow
@@ -197,5 +208,5 @@ def test_audit_checks_every_checkpoint_ever_signed(log_app: App) -> None:
         row.payload = row.payload.replace('"status":"01"', '"status":"02"')
         row.leaf_hash = merkle.leaf_hash(row.payload.encode()).hex()
     problems = transparency.audit(log_app).problems
-    assert [p for p in problems if "history rewritten" in p] == [
-        f"the first {n} entries no longer hash to the signed checkpoint (history rewritten)" for n in (seals + 4, seals + 5)]
+    assert [p.split("（根哈希")[0] for p in problems if "历史被改写" in p] == [
+        f"前 {n} 个日志条目重新计算的根哈希与树大小为 {n} 的签名检查点" for n in (seals + 4, seals + 5)]
