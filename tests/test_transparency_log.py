@@ -56,10 +56,11 @@ def test_checkpoint_signed_note_round_trip_and_tamper() -> None:
     assert note.splitlines()[:2] == ["example.org/log", "7"] and "\n\n\u2014 example.org/log " in note
     verifier = verifier_key("example.org/log", key.public_key())
     assert open_note(note, verifier).size == 7
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match="签名注记上 example.org/log 的签名与正文不符"):
         open_note(note.replace("\n7\n", "\n8\n"), verifier)
-    with pytest.raises(CheckpointError, match="no signature"):
-        open_note(note, verifier_key("example.org/log", Ed25519PrivateKey.generate().public_key()))
+    other = verifier_key("example.org/log", Ed25519PrivateKey.generate().public_key())
+    with pytest.raises(CheckpointError, match=f"签名注记上没有 example.org/log（密钥编号 {other.split('+')[1]}）的签名"):
+        open_note(note, other)
 
 
 @pytest.fixture()
@@ -133,6 +134,7 @@ def test_audit_detects_a_rewritten_history_with_consistent_hashes(log_app: App) 
 def test_log_commands(log_app: App, demo, home) -> None:  # type: ignore[no-untyped-def]
     ok = run_cli("log", "verify", str(demo.licence.path), home=home)
     assert ok.returncode == 0 and "IN THE LOG" in ok.stdout, ok.stdout + ok.stderr
+    assert f"{demo.licence.issued.number} 的签发是日志 " in ok.stdout and "包含证明可推出已签名的根哈希" in ok.stdout, ok.stdout
     audit = run_cli("log", "audit", home=home)
     assert audit.returncode == 0 and "log intact" in audit.stdout
 
@@ -180,9 +182,10 @@ def test_log_verify_offline_with_a_bundle_and_the_key(log_app: App, tmp_path) ->
     (tmp_path / "forged.json").write_text(json.dumps(forged), "utf-8")
     bad = run_cli("log", "verify", str(pdf), "--bundle", str(tmp_path / "forged.json"), "--key", key, home=elsewhere)
     assert bad.returncode == 1 and "NOT PROVEN" in bad.stdout
+    assert f"日志条目 {bundle['leaf_index']} 的 RFC 9162 包含证明推不出签名检查点的根哈希" in bad.stdout, bad.stdout
     other_key = verifier_key(transparency.origin(log_app), Ed25519PrivateKey.generate().public_key())
     wrong_key = run_cli("log", "verify", str(pdf), "--bundle", str(tmp_path / "proof.json"), "--key", other_key, home=elsewhere)
-    assert wrong_key.returncode == 1 and "no signature" in wrong_key.stdout
+    assert wrong_key.returncode == 1 and "签名检查点未通过验证：签名注记上没有" in wrong_key.stdout, wrong_key.stdout
     half = run_cli("log", "verify", str(pdf), "--bundle", str(tmp_path / "proof.json"), home=elsewhere)
     assert half.returncode == 2 and "--key" in half.stderr
     (tmp_path / "junk.pdf").write_text("hello")

@@ -260,21 +260,26 @@ def verify_bundle(bundle: InclusionBundle, verifier_key_text: str, sealed_sha256
     try:
         cp = open_note(bundle.checkpoint, verifier_key_text)
     except CheckpointError as exc:
-        return False, f"checkpoint: {exc}"
-    if cp.origin != verifier_key_text.split("+", 1)[0]:
-        return False, f"the checkpoint is of log {cp.origin}, not of the key's log"
+        return False, f"签名检查点未通过验证：{exc}"
+    key_log = verifier_key_text.split("+", 1)[0]
+    if cp.origin != key_log:
+        return False, f"签名检查点属于日志 {cp.origin}，不是验证公钥所属的日志 {key_log}"
     try:
         leaf = json.loads(bundle.leaf)
         proof = [base64.b64decode(p, validate=True) for p in bundle.proof]
     except ValueError:
-        return False, "the bundle's leaf or proof is malformed"
-    if not isinstance(leaf, dict) or leaf.get("kind") != "issue" or leaf.get("sha256") != sealed_sha256:
-        return False, "the log entry is not the issuance of this document"
+        return False, f"证明包中的日志条目 {bundle.leaf_index}（leaf）或包含证明（proof）格式不正确"
+    if not isinstance(leaf, dict) or leaf.get("kind") != "issue":
+        return False, f"证明包中的日志条目 {bundle.leaf_index} 不是文书签发条目"
+    if leaf.get("sha256") != sealed_sha256:
+        return False, (f"证明包中的日志条目 {bundle.leaf_index} 记载的是另一份文书（{leaf.get('number')}，"
+                       f"SHA-256 {leaf.get('sha256')}）的签发，而本文件（截至最后一次盖章）的 SHA-256 是 {sealed_sha256}")
     ok = merkle.verify_inclusion(bundle.leaf_index, cp.size, merkle.leaf_hash(bundle.leaf.encode("utf-8")), proof, cp.root)
     if not ok:
-        return False, "the inclusion proof does not lead to the signed tree head"
-    return True, (f"entry {bundle.leaf_index} of {cp.size} in {cp.origin}: issuance of {leaf.get('number')}, "
-                  f"signed root {base64.b64encode(cp.root).decode()}")
+        return False, (f"日志条目 {bundle.leaf_index} 的 RFC 9162 包含证明推不出签名检查点的根哈希"
+                       f"（树大小 {cp.size}，根哈希 {base64.b64encode(cp.root).decode()}）：条目或证明被改动")
+    return True, (f"{leaf.get('number')} 的签发是日志 {cp.origin} 的条目 {bundle.leaf_index}（树大小 {cp.size}），"
+                  f"包含证明可推出已签名的根哈希 {base64.b64encode(cp.root).decode()}")
 
 
 def sealed_hash(data: bytes) -> str:
