@@ -94,6 +94,9 @@ def test_offline_inclusion_proof_for_an_issued_document(log_app: App) -> None:
     ("UPDATE log_entries SET payload = replace(payload, 'licence', 'license') WHERE \"index\" = "
      "1 + (SELECT count(*) FROM log_entries WHERE kind = 'seal')", "日志条目 {issue2} 的内容与同一行记录的叶哈希（leaf_hash）不符"),
     ("DELETE FROM log_entries WHERE \"index\" = 1", "日志条目 1 缺失（其后是条目 2）：有条目被删除"),
+    # the newest entry dropped: no gap, but the signed checkpoint counts it
+    ("DELETE FROM log_entries WHERE \"index\" = (SELECT max(\"index\") FROM log_entries)",
+     "已签名的检查点记载日志有 {size} 个条目，但日志现在只有 {size_1} 个：日志被截短，或有条目被删除"),
     # (the first hex digit is changed to another one, whatever it was)
     ("UPDATE documents SET sha256 = (CASE WHEN substr(sha256, 1, 1) = 'a' THEN 'b' ELSE 'a' END) || substr(sha256, 2) "
      "WHERE number LIKE '%00002'", "文书 {number2} 与记录其签发的日志条目 {issue2} 不符，签发后被改动：文书摘要（SHA-256）日志中为 {sha2}"),
@@ -104,10 +107,11 @@ def test_audit_detects_tampering_by_someone_with_database_access(log_app: App, t
         from yiyin.registry.models import Document
 
         _, second = s.execute(select(LogEntry.index, LogEntry.payload).where(LogEntry.kind == "issue")
-                                  .order_by(LogEntry.index).limit(2)).all()
+                              .order_by(LogEntry.index).limit(2)).all()
         doc = s.execute(select(Document).where(Document.number == json.loads(second.payload)["number"])).scalar_one()
     assert doc.number.endswith("00002")
-    expected = expected.format(issue2=second.index, number2=doc.number,
+    size = open_note(transparency.latest_checkpoint(log_app), transparency.verifier(log_app)).size
+    expected = expected.format(issue2=second.index, number2=doc.number, size=size, size_1=size - 1,
                                sha2=doc.sha256)
     with log_app.db.transaction() as s:
         s.execute(text("PRAGMA foreign_keys=OFF"))

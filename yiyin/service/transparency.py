@@ -187,7 +187,7 @@ def audit(app: App) -> AuditReport:
     roots = merkle.roots_at(hashes, [cp.size for cp in signed if cp.size <= len(hashes)])
     for cp in signed:
         if cp.size > len(hashes):
-            problems.append(f"已签名的检查点记载日志有 {cp.size} 个条目，但日志现在只有 {len(hashes)} 个（日志被截短）")
+            problems.append(f"已签名的检查点记载日志有 {cp.size} 个条目，但日志现在只有 {len(hashes)} 个：日志被截短，或有条目被删除")
         elif roots[cp.size] != cp.root:
             problems.append(f"前 {cp.size} 个日志条目重新计算的根哈希与树大小为 {cp.size} 的签名检查点"
                             f"（根哈希 {base64.b64encode(cp.root).decode()}）不符：历史被改写")
