@@ -125,6 +125,14 @@ def test_public_and_log_errors(app: App) -> None:
     assert body["fields"][0]["field"] == "index（查询参数）"
     clerk_error(c.get("/api/v1/log/inclusion", params={"index": "x", "size": 2}), 422, "invalid_request")
     clerk_error(c.get("/api/v1/log/bundle", params={"sha256": "ab" * 32}), 404, "not_found")
+    beyond = clerk_error(c.get("/api/v1/log/inclusion", params={"index": 0, "size": 10**6}), 404, "not_found")
+    assert re.search(r"默克尔树目前只纳入了 \d+ 个日志条目，没有大小为 1000000 的树", beyond["message"]), beyond
+    beyond = clerk_error(c.get("/api/v1/log/consistency", params={"old": 1, "new": 10**6}), 404, "not_found")
+    assert "没有大小为 1000000 的树" in beyond["message"], beyond
+    tile = c.get(f"/log/{app.bureau_id}/tile/0/x999/000")
+    assert tile.status_code == 404 and re.fullmatch(r"宽度为 256 的瓦片（tile）0/999000 超出了已纳入默克尔树的 \d+ 个条目\n", tile.text)
+    tile = c.get(f"/log/{app.bureau_id}/tile/0/0001")
+    assert tile.status_code == 404 and tile.text == "'tile/0/0001' 不是 C2SP tlog-tiles 路径\n", tile.text
     assert "revocation（撤销）" in clerk_error(c.get("/status/1/withdrawn"), 404, "not_found")["message"]
 
 

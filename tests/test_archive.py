@@ -168,6 +168,21 @@ def test_a_document_swapped_for_another_genuinely_sealed_one_fails(archive_app: 
     assert any(f.startswith("文件 2（data/documents/002.pdf）") and f"登记簿为 {number} 登记" in f for f in findings), findings
 
 
+def test_a_forged_inclusion_proof_is_named_with_its_log_entry(archive_app: App, package: Path, tmp_path: Path) -> None:
+    """The proof's path reordered (manifests redone): the finding names the document and the log entry."""
+    copy = tmp_path / "pkg"
+    shutil.copytree(package, copy)
+    proof = next((copy / "data/evidence/registry").glob("002-inclusion.json"))
+    bundle = json.loads(proof.read_text("utf-8"))
+    assert len(bundle["proof"]) > 1
+    proof.write_text(json.dumps(dict(bundle, proof=bundle["proof"][::-1])), "utf-8")
+    _rebag(copy)
+    report = archiving.check(archive_app, copy)
+    findings = next(i for i in report.items if i.code == "1-1").findings
+    assert (f"文件 2（data/documents/002.pdf）：日志包含证明未通过核验：日志条目 {bundle['leaf_index']} 的 RFC 9162 "
+            "包含证明推不出签名检查点的根哈希") in "\n".join(findings), findings
+
+
 def test_package_resealed_under_a_foreign_ca_fails_when_anchors_are_pinned(package: Path, tmp_path: Path) -> None:
     """The package's own anchors are replaced: the checker pins the bureau's anchors."""
     from yiyin.signing.devpki import DevCA

@@ -183,9 +183,9 @@ def test_our_verifier_opens_gos_notes_and_refuses_forgeries() -> None:
     assert verify_note(TEXT + "\n" + PETER_SIG, PETER_VKEY) == TEXT
     assert verify_note(TEXT + "\n" + PETER_SIG + ENOCH_SIG, PETER_VKEY) == TEXT  # another signer's line is skipped
     assert verify_note(TEXT + "\n" + PETER_SIG + ENOCH_SIG, ENOCH_VKEY) == TEXT
-    with pytest.raises(CheckpointError, match="no signature"):
+    with pytest.raises(CheckpointError, match="签名注记上没有 PeterNeumann（密钥编号 c74f20a3）的签名"):
         verify_note(TEXT + "\n" + ENOCH_SIG, PETER_VKEY)
-    with pytest.raises(CheckpointError, match="does not verify"):
+    with pytest.raises(CheckpointError, match="签名注记上 PeterNeumann 的签名与正文不符"):
         verify_note(TEXT.replace("problem,", "problem;") + "\n" + PETER_SIG, PETER_VKEY)
     with pytest.raises(CheckpointError):
         verify_note(TEXT + "\n" + PETER_SIG[:60] + "ABCD" + PETER_SIG[60:], PETER_VKEY)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from datetime import date
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,6 +15,7 @@ from yiyin.service.app import App
 from yiyin.service.samples import resolve_dates
 from yiyin.service.web import create_app
 
+from .conftest import run_cli
 from .test_cases import PDF
 from .test_document_data import SAMPLE
 
@@ -114,6 +116,29 @@ def test_a_single_item_case_through_the_api(app: App, api) -> None:  # type: ign
     assert r.json()["properties"]["applicant"]["title"] == "申请人"
 
 
+def test_audit_check_command_names_the_changed_entry(app: App, home: Path, tmp_path: Path) -> None:
+    from yiyin.service import transparency
+
+    with app.db.transaction() as s:
+        for _ in range(2):
+            audit.record(s, "cli.audit", "test.act", "check command")
+    text = audit.export(app)
+    key = transparency.verifier(app)
+    count = len(text.splitlines()) - 1
+    exported = tmp_path / "audit.jsonl"
+    exported.write_text(text, "utf-8")
+    ok = run_cli("audit", "check", str(exported), "--key", key, home=home)
+    assert ok.returncode == 0 and ok.stdout == f"共 {count} 条 entries：完好 intact\n", ok.stdout + ok.stderr
+    own_key = run_cli("audit", "check", str(exported), home=home)
+    assert own_key.returncode == 0 and "注意 note：未给出 --key" in own_key.stdout, own_key.stdout
+    lines = text.splitlines()
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text("\n".join([lines[0], lines[1].replace('"actor": "', '"actor": "x', 1), *lines[2:]]), "utf-8")
+    bad = run_cli("audit", "check", str(changed), "--key", key, home=home)
+    assert bad.returncode == 1 and bad.stdout.startswith("问题 PROBLEM 审计记录 #0（现记为 x"), bad.stdout
+    assert bad.stdout.endswith(f"共 {count} 条 entries：1 个问题 problem(s)\n"), bad.stdout
+
+
 def test_auditor_exports_and_checks_the_trail_and_custodian_lists_seals(app: App, api) -> None:  # type: ignore[no-untyped-def]
     client, h = api
     r = client.get("/api/v1/staff/audit/export", headers=h["api.audit"])
@@ -124,8 +149,9 @@ def test_auditor_exports_and_checks_the_trail_and_custodian_lists_seals(app: App
     assert '"actor": "' in first
     tampered = "\n".join([lines[0], first.replace('"actor": "', '"actor": "x', 1), *lines[2:]])
     report = audit.check_export(tampered)
-    assert not report.ok and "was changed after it was written" in report.problems[0]
-    assert not audit.check_export("\n".join([lines[0], *lines[2:]])).ok  # an entry deleted
+    assert not report.ok and report.problems[0].startswith("审计记录 #0（现记为 x") and "写入后被改动" in report.problems[0]
+    deleted = audit.check_export("\n".join([lines[0], *lines[2:]]))  # an entry deleted
+    assert not deleted.ok and "审计记录 #0 缺失（该位置上是 #1）：有记录被删除或调换了顺序" in deleted.problems, deleted.problems
     assert client.get("/api/v1/staff/audit/check", headers=h["api.audit"]).json()["ok"] is True
     seals = client.get("/api/v1/staff/seals", headers=h["api.custodian"]).json()
     assert any(s["purpose"] == "行政审批专用章" and s["organ"] == "台安县行政审批局" for s in seals)

@@ -56,10 +56,11 @@ def test_checkpoint_signed_note_round_trip_and_tamper() -> None:
     assert note.splitlines()[:2] == ["example.org/log", "7"] and "\n\n\u2014 example.org/log " in note
     verifier = verifier_key("example.org/log", key.public_key())
     assert open_note(note, verifier).size == 7
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match="签名注记上 example.org/log 的签名与正文不符"):
         open_note(note.replace("\n7\n", "\n8\n"), verifier)
-    with pytest.raises(CheckpointError, match="no signature"):
-        open_note(note, verifier_key("example.org/log", Ed25519PrivateKey.generate().public_key()))
+    other = verifier_key("example.org/log", Ed25519PrivateKey.generate().public_key())
+    with pytest.raises(CheckpointError, match=f"签名注记上没有 example.org/log（密钥编号 {other.split('+')[1]}）的签名"):
+        open_note(note, other)
 
 
 @pytest.fixture()
@@ -91,14 +92,27 @@ def test_offline_inclusion_proof_for_an_issued_document(log_app: App) -> None:
 @pytest.mark.parametrize("tamper, expected", [
     # (the registry's first entries are the seals registered as the data directory was created)
     ("UPDATE log_entries SET payload = replace(payload, 'licence', 'license') WHERE \"index\" = "
-     "1 + (SELECT count(*) FROM log_entries WHERE kind = 'seal')", "no longer matches its leaf hash"),
-    ("DELETE FROM log_entries WHERE \"index\" = 1", "was deleted"),
+     "1 + (SELECT count(*) FROM log_entries WHERE kind = 'seal')", "日志条目 {issue2} 的内容与同一行记录的叶哈希（leaf_hash）不符"),
+    ("DELETE FROM log_entries WHERE \"index\" = 1", "日志条目 1 缺失（其后是条目 2）：有条目被删除"),
+    # the newest entry dropped: no gap, but the signed checkpoint counts it
+    ("DELETE FROM log_entries WHERE \"index\" = (SELECT max(\"index\") FROM log_entries)",
+     "已签名的检查点记载日志有 {size} 个条目，但日志现在只有 {size_1} 个：日志被截短，或有条目被删除"),
     # (the first hex digit is changed to another one, whatever it was)
     ("UPDATE documents SET sha256 = (CASE WHEN substr(sha256, 1, 1) = 'a' THEN 'b' ELSE 'a' END) || substr(sha256, 2) "
-     "WHERE number LIKE '%00002'", "no longer matches its issuance entry"),
+     "WHERE number LIKE '%00002'", "文书 {number2} 与记录其签发的日志条目 {issue2} 不符，签发后被改动：文书摘要（SHA-256）日志中为 {sha2}"),
 ])
 def test_audit_detects_tampering_by_someone_with_database_access(log_app: App, tamper: str, expected: str) -> None:
     assert transparency.audit(log_app).ok
+    with log_app.db.session() as s:
+        from yiyin.registry.models import Document
+
+        _, second = s.execute(select(LogEntry.index, LogEntry.payload).where(LogEntry.kind == "issue")
+                              .order_by(LogEntry.index).limit(2)).all()
+        doc = s.execute(select(Document).where(Document.number == json.loads(second.payload)["number"])).scalar_one()
+    assert doc.number.endswith("00002")
+    size = open_note(transparency.latest_checkpoint(log_app), transparency.verifier(log_app)).size
+    expected = expected.format(issue2=second.index, number2=doc.number, size=size, size_1=size - 1,
+                               sha2=doc.sha256)
     with log_app.db.transaction() as s:
         s.execute(text("PRAGMA foreign_keys=OFF"))
         s.execute(text(tamper))
@@ -115,13 +129,16 @@ def test_audit_detects_a_rewritten_history_with_consistent_hashes(log_app: App) 
         row.payload = log_canonical = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         row.leaf_hash = merkle.leaf_hash(log_canonical.encode()).hex()
     report = transparency.audit(log_app)
-    assert any("history rewritten" in p for p in report.problems), report.problems
+    size = open_note(transparency.latest_checkpoint(log_app), transparency.verifier(log_app)).size
+    assert any(p.startswith(f"前 {size} 个日志条目重新计算的根哈希与树大小为 {size} 的签名检查点") and p.endswith("不符：历史被改写")
+               for p in report.problems), report.problems
 
 
 @pytest.mark.slow
 def test_log_commands(log_app: App, demo, home) -> None:  # type: ignore[no-untyped-def]
     ok = run_cli("log", "verify", str(demo.licence.path), home=home)
     assert ok.returncode == 0 and "IN THE LOG" in ok.stdout, ok.stdout + ok.stderr
+    assert f"{demo.licence.issued.number} 的签发是日志 " in ok.stdout and "包含证明可推出已签名的根哈希" in ok.stdout, ok.stdout
     audit = run_cli("log", "audit", home=home)
     assert audit.returncode == 0 and "log intact" in audit.stdout
 
@@ -169,9 +186,10 @@ def test_log_verify_offline_with_a_bundle_and_the_key(log_app: App, tmp_path) ->
     (tmp_path / "forged.json").write_text(json.dumps(forged), "utf-8")
     bad = run_cli("log", "verify", str(pdf), "--bundle", str(tmp_path / "forged.json"), "--key", key, home=elsewhere)
     assert bad.returncode == 1 and "NOT PROVEN" in bad.stdout
+    assert f"日志条目 {bundle['leaf_index']} 的 RFC 9162 包含证明推不出签名检查点的根哈希" in bad.stdout, bad.stdout
     other_key = verifier_key(transparency.origin(log_app), Ed25519PrivateKey.generate().public_key())
     wrong_key = run_cli("log", "verify", str(pdf), "--bundle", str(tmp_path / "proof.json"), "--key", other_key, home=elsewhere)
-    assert wrong_key.returncode == 1 and "no signature" in wrong_key.stdout
+    assert wrong_key.returncode == 1 and "签名检查点未通过验证：签名注记上没有" in wrong_key.stdout, wrong_key.stdout
     half = run_cli("log", "verify", str(pdf), "--bundle", str(tmp_path / "proof.json"), home=elsewhere)
     assert half.returncode == 2 and "--key" in half.stderr
     (tmp_path / "junk.pdf").write_text("hello")
@@ -197,5 +215,5 @@ def test_audit_checks_every_checkpoint_ever_signed(log_app: App) -> None:
         row.payload = row.payload.replace('"status":"01"', '"status":"02"')
         row.leaf_hash = merkle.leaf_hash(row.payload.encode()).hex()
     problems = transparency.audit(log_app).problems
-    assert [p for p in problems if "history rewritten" in p] == [
-        f"the first {n} entries no longer hash to the signed checkpoint (history rewritten)" for n in (seals + 4, seals + 5)]
+    assert [p.split("（根哈希")[0] for p in problems if "历史被改写" in p] == [
+        f"前 {n} 个日志条目重新计算的根哈希与树大小为 {n} 的签名检查点" for n in (seals + 4, seals + 5)]

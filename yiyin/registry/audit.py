@@ -68,6 +68,12 @@ def _event_matches(event: StatusEvent, leaf: dict[str, Any]) -> bool:
             and _aware(at) == _aware(event.at))
 
 
+def _differences(leaf: dict[str, Any], now: dict[str, tuple[str, Any]]) -> str:
+    """The fields (key in the leaf: title, value in the registry) whose value in the registry is not
+    the one the log recorded, each with both values; empty when they all agree."""
+    return "；".join(f"{title}日志中为 {leaf.get(k)}，登记簿中为 {v}" for k, (title, v) in now.items() if leaf.get(k) != v)
+
+
 def check_records(session: Session) -> list[str]:
     """Problems found; an empty list when every row agrees with the log."""
     problems: list[str] = []
@@ -77,7 +83,7 @@ def check_records(session: Session) -> list[str]:
         try:
             leaf = json.loads(payload)
         except ValueError:
-            problems.append(f"log entry {index} is not JSON any more")
+            problems.append(f"日志条目 {index} 的内容已不是 JSON（条目被改动）")
             continue
         doc_id = leaf.get("document_id")
         if leaf.get("kind") == "issue" and doc_id:
@@ -90,31 +96,37 @@ def check_records(session: Session) -> list[str]:
         seen.add(doc.id)
         found = issue_leaves.get(doc.id)
         if found is None:
-            problems.append(f"document {doc.number} has no issuance entry in the log (inserted into the registry)")
+            problems.append(f"文书 {doc.number} 在日志中没有签发条目：它未经签发写入了登记簿（被插入），或它的签发条目被删除")
             continue
         index, leaf = found
-        if (leaf.get("number"), leaf.get("sha256"), leaf.get("type"), leaf.get("organ")) != (doc.number, doc.sha256, doc.doc_type, doc.organ_id):
-            problems.append(f"document {doc.number} no longer matches its issuance entry {index} (number, hash, type or organ changed)")
+        changed = _differences(leaf, {"number": ("编号", doc.number), "sha256": ("文书摘要（SHA-256）", doc.sha256),
+                                     "type": ("文书类型", doc.doc_type), "organ": ("签发机关", doc.organ_id)})
+        if changed:
+            problems.append(f"文书 {doc.number} 与记录其签发的日志条目 {index} 不符，签发后被改动：{changed}")
         elif "record" in leaf and leaf["record"] != record_digest(session, doc):
-            problems.append(f"document {doc.number}: its record (holder, dates, data, licence metadata …) was changed after issuance (entry {index})")
+            problems.append(f"文书 {doc.number} 的登记内容（持证人、日期、公开数据、印章、验证码、许可证元数据等）在签发后被改动："
+                            f"与日志条目 {index} 记载的登记内容摘要不符")
         events = list(session.execute(select(StatusEvent).where(StatusEvent.document_id == doc.id)
                                       .order_by(StatusEvent.id)).scalars())
         first, acts = (events[0], events[1:]) if events else (None, [])
         if first is None or first.status != "有效" or leaf.get("status") != "01":
-            problems.append(f"document {doc.number}: its first status is not the issuance recorded in entry {index}")
+            problems.append(f"文书 {doc.number} 的第一条状态记录与日志条目 {index} 所记的签发（有效）不符：状态记录或该条目被改动")
         logged = status_leaves.get(doc.id, [])
         for k in range(max(len(acts), len(logged))):
             ev = acts[k] if k < len(acts) else None
             lf = logged[k] if k < len(logged) else None
             if ev is None:
-                problems.append(f"document {doc.number}: status act of entry {lf[0]} ({lf[1].get('status_name', lf[1].get('status'))}) is missing from the registry (deleted)")
+                problems.append(f"文书 {doc.number}：日志条目 {lf[0]} 记载的状态行为“{lf[1].get('status_name', lf[1].get('status'))}”"
+                                f"在登记簿中已不存在（被删除）")
             elif lf is None:
-                problems.append(f"document {doc.number}: status act {ev.status} of {_aware(ev.at).isoformat()} is not in the log (inserted)")
+                problems.append(f"文书 {doc.number}：登记簿中时间为 {_aware(ev.at).isoformat()} 的状态行为“{ev.status}”"
+                                f"不在日志中（被插入，或记录它的日志条目被删除）")
             elif not _event_matches(ev, lf[1]):
-                problems.append(f"document {doc.number}: status act {k + 1} ({ev.status}) differs from log entry {lf[0]} (changed or reordered)")
+                problems.append(f"文书 {doc.number}：签发后的第 {k + 1} 个状态行为（登记簿中为“{ev.status}”）"
+                                f"与日志条目 {lf[0]} 的记载不符（被改动或调换了顺序）")
     for doc_id, (index, leaf) in issue_leaves.items():
         if doc_id not in seen:
-            problems.append(f"log entry {index} records the issuance of {leaf.get('number')}, which is no longer in the registry (deleted)")
+            problems.append(f"日志条目 {index} 记载了 {leaf.get('number')} 的签发，但登记簿中已没有这份文书（被删除）")
     problems.extend(check_seals(session))
     problems.extend(check_tree(session))
     return problems
@@ -136,23 +148,25 @@ def check_seals(session: Session) -> list[str]:
     for seal in session.execute(select(Seal).order_by(Seal.id)).scalars():
         logged = acts.pop(seal.id, {})
         if "add" not in logged:
-            problems.append(f"seal {seal.id} ({seal.purpose}) has no registration in the log (inserted into the registry)")
+            problems.append(f"印章 #{seal.id}（{seal.purpose}）在日志中没有备案条目：它未经备案写入了登记簿（被插入），或它的备案条目被删除")
             continue
         index, leaf = logged["add"]
-        if (leaf.get("certificate_sha256"), leaf.get("organ"), leaf.get("purpose")) != (seal.cert_fingerprint, seal.organ_id, seal.purpose):
-            problems.append(f"seal {seal.id}: its certificate, organ or purpose differs from its registration in entry {index} (changed)")
+        changed = _differences(leaf, {"certificate_sha256": ("证书指纹（SHA-256）", seal.cert_fingerprint),
+                                     "organ": ("所属机关", seal.organ_id), "purpose": ("用途", seal.purpose)})
+        if changed:
+            problems.append(f"印章 #{seal.id} 与日志条目 {index} 中的备案不符，备案后被改动：{changed}")
         if "revoke" in logged and seal.revoked_at is None:
-            problems.append(f"seal {seal.id} was revoked in entry {logged['revoke'][0]} but the registry shows it unrevoked")
+            problems.append(f"印章 #{seal.id} 已在日志条目 {logged['revoke'][0]} 中吊销，但登记簿显示它未被吊销（吊销记录被抹去）")
         elif "revoke" not in logged and seal.revoked_at is not None:
-            problems.append(f"seal {seal.id} is marked revoked in the registry, but no revocation is in the log")
+            problems.append(f"登记簿显示印章 #{seal.id} 已吊销，但日志中没有它的吊销记录（未经登记的吊销）")
         if "retire" in logged:
             retired = datetime.fromisoformat(logged["retire"][1]["at"])
             if _aware(seal.valid_until) > retired:
-                problems.append(f"seal {seal.id} was retired in entry {logged['retire'][0]} at {retired.isoformat()}, "
-                                f"but the registry lets it seal until {_aware(seal.valid_until).isoformat()} (extended)")
+                problems.append(f"印章 #{seal.id} 已在日志条目 {logged['retire'][0]} 中于 {retired.isoformat()} 停用，"
+                                f"但登记簿允许它用印至 {_aware(seal.valid_until).isoformat()}（有效期被延长）")
     for seal_id, logged in acts.items():
         index = min(i for i, _ in logged.values())
-        problems.append(f"seal {seal_id} registered in log entry {index} is no longer in the registry (deleted)")
+        problems.append(f"日志条目 {index} 备案的印章 #{seal_id} 已不在登记簿中（被删除）")
     return problems
 
 
@@ -166,19 +180,19 @@ def check_tree(session: Session) -> list[str]:
     leaves = [merkle.leaf_hash(p.encode("utf-8")) for p in
               session.execute(select(LogEntry.payload).where(LogEntry.index < n).order_by(LogEntry.index)).scalars()]
     if len(leaves) != n:
-        return [f"the stored tree covers {n} entries but only {len(leaves)} are in the log"]
+        return [f"存储的默克尔树覆盖 {n} 个日志条目，但日志中只有 {len(leaves)} 条（条目被删除）"]
     level, current = 0, leaves
     while current:
         stored = [bytes(h) for h in session.execute(select(TreeNode.hash).where(TreeNode.level == level)
                                                        .order_by(TreeNode.idx)).scalars()]
         if len(stored) != len(current):
-            return [f"the stored tree has {len(stored)} nodes at level {level}, {len(current)} expected (tree tampered with)"]
+            return [f"存储的默克尔树第 {level} 层有 {len(stored)} 个节点，应为 {len(current)} 个（树被篡改）"]
         bad = [i for i in range(len(current)) if stored[i] != current[i]]
         if bad:
-            where = f"{bad[0]}{f' (and {len(bad) - 1} more)' if len(bad) > 1 else ''}"
+            more = f"（另有 {len(bad) - 1} {'条' if level == 0 else '个'}同样不符）" if len(bad) > 1 else ""
             if level == 0:
-                return [f"log entry {where} no longer matches the stored tree (changed after integration)"]
-            return [f"the stored tree's inner nodes do not match its leaves at level {level}, node {where} (tree tampered with)"]
+                return [f"日志条目 {bad[0]} 与存储的默克尔树不符{more}：纳入树之后被改动"]
+            return [f"存储的默克尔树第 {level} 层的节点 {bad[0]} 与其下层节点不符{more}：树被篡改"]
         current = [merkle.node_hash(current[i], current[i + 1]) for i in range(0, len(current) - 1, 2)]
         level += 1
     return []

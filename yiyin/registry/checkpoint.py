@@ -73,9 +73,9 @@ def _parse_verifier(verifier: str) -> tuple[str, bytes, Ed25519PublicKey]:
         raw = base64.b64decode(b64, validate=True)
         kid = bytes.fromhex(hex_id)
     except ValueError:
-        raise CheckpointError("malformed verifier key (expected <name>+<8 hex digits>+<base64 key>)") from None
+        raise CheckpointError("验证公钥格式不正确：应为 <日志名称>+<8 位十六进制密钥编号>+<base64 公钥>") from None
     if raw[:1] != ED25519 or len(raw) != 33 or len(kid) != 4 or kid != key_id(name, raw[1:]):
-        raise CheckpointError("malformed verifier key (not an Ed25519 key of that name and id)")
+        raise CheckpointError(f"验证公钥格式不正确：不是名称为 {name}、密钥编号为 {hex_id} 的 Ed25519 公钥")
     return name, kid, Ed25519PublicKey.from_public_bytes(raw[1:])
 
 
@@ -84,7 +84,7 @@ def verify_note(note: str, verifier: str) -> str:
     name, kid, public = _parse_verifier(verifier)
     text, sep, signatures = note.rpartition("\n\n")  # signature lines hold no blank line
     if not sep or not signatures.endswith("\n"):
-        raise CheckpointError("a signed note is its text, a blank line, and signature lines")
+        raise CheckpointError("不是 C2SP 签名注记（signed note）：应为正文、一个空行、签名行")
     text += "\n"
     prefix = f"{_DASH} {name} "
     for line in signatures.splitlines():
@@ -93,15 +93,15 @@ def verify_note(note: str, verifier: str) -> str:
         try:
             blob = base64.b64decode(line[len(prefix):], validate=True)
         except ValueError:
-            raise CheckpointError("a signature line is not base64") from None
+            raise CheckpointError(f"签名注记中 {name} 的签名行不是 base64") from None
         if blob[:4] != kid:
             continue
         try:
             public.verify(blob[4:], text.encode())
         except InvalidSignature:
-            raise CheckpointError("the note's signature does not verify") from None
+            raise CheckpointError(f"签名注记上 {name} 的签名与正文不符：检查点在签名后被改动，或签名是伪造的") from None
         return text
-    raise CheckpointError(f"no signature by {name} on the note")
+    raise CheckpointError(f"签名注记上没有 {name}（密钥编号 {kid.hex()}）的签名：检查点不是用该验证公钥签名的，或签名行被改动")
 
 
 def open_note(note: str, verifier: str) -> Checkpoint:
@@ -112,5 +112,5 @@ def open_note(note: str, verifier: str) -> Checkpoint:
     except ValueError:
         root = b""
     if len(lines) < 4 or not lines[0] or not lines[1].isdigit() or str(int(lines[1])) != lines[1] or len(root) != 32:
-        raise CheckpointError("the checkpoint body is not origin, tree size, base64 root hash")
+        raise CheckpointError("检查点正文不符合 C2SP tlog-checkpoint 格式：应为日志名称（origin）、树大小、base64 根哈希三行")
     return Checkpoint(origin=lines[0], size=int(lines[1]), root=root)

@@ -87,7 +87,8 @@ def integrate(session: Session) -> int:
         new: list[dict] = []
         for index, payload in rows:
             if index != n:
-                raise RegistryError(f"log entry {n} is missing (next is {index}); the log must be gap-free")
+                raise RegistryError(f"日志条目 {n} 缺失（其后是条目 {index}）：日志必须连续无缺号，"
+                                    f"无法将其后的条目纳入默克尔树；请运行 yiyin log audit 核查")
             new.extend(_add_leaf(frontier, n, merkle.leaf_hash(payload.encode("utf-8"))))
             n += 1
         session.execute(insert(TreeNode), new)
@@ -162,7 +163,9 @@ def _fetch(session: Session, keys: list[tuple[int, int]]) -> dict[tuple[int, int
             found[(level, idx)] = bytes(h)
     missing = [k for k in unique if k not in found]
     if missing:
-        raise RegistryError(f"the stored tree lacks node(s) {missing[:3]}; run the integrator or the audit")
+        nodes = "、".join(f"第 {level} 层节点 {idx}" for level, idx in missing[:3])
+        raise RegistryError(f"存储的默克尔树缺少{nodes}{f' 等 {len(missing)} 个节点' if len(missing) > 3 else ''}；"
+                            f"请运行 yiyin log audit 核查")
     return found
 
 
@@ -183,7 +186,7 @@ def _hash_ranges(session: Session, ranges: list[tuple[int, int]]) -> list[bytes]
 def _check_size(session: Session, n: int) -> None:
     have = size(session)
     if n > have:
-        raise NotFound(f"the tree has {have} entries integrated, not {n}")
+        raise NotFound(f"默克尔树目前只纳入了 {have} 个日志条目，没有大小为 {n} 的树")
 
 
 def root(session: Session, n: int | None = None) -> bytes:
@@ -198,7 +201,7 @@ def root(session: Session, n: int | None = None) -> bytes:
 def inclusion_proof(session: Session, index: int, n: int) -> list[bytes]:
     """PATH(index, D[n]) of RFC 9162 2.1.3.1."""
     if not 0 <= index < n:
-        raise NotFound(f"entry {index} is not in a tree of size {n}")
+        raise NotFound(f"条目 {index} 不在大小为 {n} 的树中（须 0 ≤ 条目 < 树大小）")
     _check_size(session, n)
     ranges: list[tuple[int, int]] = []
     a, b, m = 0, n, index
@@ -216,7 +219,7 @@ def inclusion_proof(session: Session, index: int, n: int) -> list[bytes]:
 def consistency_proof(session: Session, old: int, new: int) -> list[bytes]:
     """PROOF(old, D[new]) of RFC 9162 2.1.4.1."""
     if not 0 < old <= new:
-        raise NotFound(f"no consistency proof from size {old} to {new}")
+        raise NotFound(f"没有从树大小 {old} 到 {new} 的一致性证明（须 0 < 原大小 ≤ 新大小）")
     _check_size(session, new)
     ranges: list[tuple[int, int]] = []
     a, b, m, complete = 0, new, old, True
@@ -242,15 +245,15 @@ def tile(session: Session, level: int, index: int, width: int = TILE_WIDTH) -> b
     """Tile ``level``/``index``: the hashes of nodes [index·256, index·256 + width) at tree level
     8·level, concatenated (32 bytes each). Width 256 is a full tile; less is a partial tile."""
     if level < 0 or index < 0 or not 1 <= width <= TILE_WIDTH:
-        raise NotFound(f"no tile {level}/{index} of width {width}")
+        raise NotFound(f"没有瓦片（tile）{level}/{index}（宽度 {width}）：层号和编号须不小于 0，宽度须为 1–{TILE_WIDTH}")
     tree_level = TILE_HEIGHT * level
     first = index * TILE_WIDTH
     if (first + width) << tree_level > size(session):
-        raise NotFound(f"tile {level}/{index} of width {width} is beyond the integrated tree")
+        raise NotFound(f"宽度为 {width} 的瓦片（tile）{level}/{index} 超出了已纳入默克尔树的 {size(session)} 个条目")
     rows = session.execute(select(TreeNode.idx, TreeNode.hash).where(
         TreeNode.level == tree_level, TreeNode.idx >= first, TreeNode.idx < first + width).order_by(TreeNode.idx)).all()
     if [i for i, _ in rows] != list(range(first, first + width)):
-        raise RegistryError(f"tile {level}/{index}: the stored tree is incomplete; run the audit")
+        raise RegistryError(f"瓦片（tile）{level}/{index}：存储的默克尔树缺少节点；请运行 yiyin log audit 核查")
     return b"".join(bytes(h) for _, h in rows)
 
 
@@ -258,19 +261,21 @@ def entry_bundle(session: Session, index: int, width: int = TILE_WIDTH) -> bytes
     """Entry bundle ``index``: entries [index·256, index·256 + width), each a big-endian uint16
     length followed by the entry (the canonical JSON whose leaf hash the tree holds)."""
     if index < 0 or not 1 <= width <= TILE_WIDTH:
-        raise NotFound(f"no entry bundle {index} of width {width}")
+        raise NotFound(f"没有条目包（entry bundle）{index}（宽度 {width}）：编号须不小于 0，宽度须为 1–{TILE_WIDTH}")
     first = index * TILE_WIDTH
     if first + width > size(session):
-        raise NotFound(f"entry bundle {index} of width {width} is beyond the integrated tree")
+        raise NotFound(f"宽度为 {width} 的条目包（entry bundle）{index} 超出了已纳入默克尔树的 {size(session)} 个条目")
     rows = session.execute(select(LogEntry.index, LogEntry.payload).where(
         LogEntry.index >= first, LogEntry.index < first + width).order_by(LogEntry.index)).all()
     if [i for i, _ in rows] != list(range(first, first + width)):
-        raise RegistryError(f"entry bundle {index}: entries are missing from the log; run the audit")
+        missing = sorted(set(range(first, first + width)) - {i for i, _ in rows})
+        raise RegistryError(f"条目包（entry bundle）{index}：日志中缺少条目 {'、'.join(map(str, missing[:3]))}"
+                            f"{f' 等 {len(missing)} 条' if len(missing) > 3 else ''}；请运行 yiyin log audit 核查")
     out = bytearray()
-    for _, payload in rows:
+    for i, payload in rows:
         data = payload.encode("utf-8")
         if len(data) > 0xFFFF:
-            raise RegistryError("a log entry longer than 65535 bytes cannot be bundled")
+            raise RegistryError(f"日志条目 {i} 长 {len(data)} 字节，超过条目包（entry bundle）每条 65535 字节的上限")
         out += len(data).to_bytes(2, "big") + data
     return bytes(out)
 
@@ -335,7 +340,7 @@ def parse_tile_path(path: str) -> TileRef:
         if _encode_index(index) != "/".join(rest):
             raise ValueError  # non-canonical (leading zero groups)
     except ValueError:
-        raise NotFound(f"{path!r} is not a tlog-tiles path") from None
+        raise NotFound(f"{path!r} 不是 C2SP tlog-tiles 路径") from None
     return TileRef(level, index, width)
 
 

@@ -126,15 +126,16 @@ def _chain(rows: list[dict[str, Any]], report: AuditCheck) -> str:
     for expected, row in enumerate(rows):
         seq = row.get("seq")
         if seq != expected:
-            report.problems.append(f"entry {expected} is missing (found entry {seq} in its place): entries were deleted or reordered")
+            report.problems.append(f"审计记录 #{expected} 缺失（该位置上是 #{seq}）：有记录被删除或调换了顺序")
             return prev
         body = entry_body(seq, row.get("at", ""), row.get("actor", ""), row.get("action", ""), row.get("outcome", ""),
                           row.get("target", ""), row.get("detail", {}))
         if row.get("prev_hash") != prev:
-            report.problems.append(f"entry {seq} does not follow entry {seq - 1} (chain broken)")
+            report.problems.append(f"审计记录 #{seq} 所记的前一条摘要（prev_hash）与 #{seq - 1} 的摘要不符：哈希链断开")
         digest = entry_hash(prev, body)
         if digest != row.get("hash"):
-            report.problems.append(f"entry {seq} ({row.get('action')} by {row.get('actor')}) was changed after it was written")
+            report.problems.append(f"审计记录 #{seq}（现记为 {row.get('actor')} 的 {row.get('action')}）写入后被改动："
+                                   f"重新计算的摘要与所记摘要不符")
         prev = row.get("hash") or digest
     return prev
 
@@ -144,28 +145,39 @@ def check_export(text: str, verifier: str | None = None) -> AuditCheck:
     key in the file is used, which only shows the file is consistent with itself."""
     lines = [line for line in text.splitlines() if line.strip()]
     report = AuditCheck()
-    try:
-        header = json.loads(lines[0])
-        rows = [json.loads(line) for line in lines[1:]]
-    except (IndexError, ValueError) as exc:
-        report.problems.append(f"not an audit export: {exc}")
+    if not lines:
+        report.problems.append(f"不是审计记录导出文件（{FORMAT}）：文件是空的")
         return report
-    if header.get("format") != FORMAT:
-        report.problems.append(f"not an audit export of format {FORMAT}")
+    parsed: list[Any] = []
+    for number, line in enumerate(lines, 1):
+        try:
+            parsed.append(json.loads(line))
+        except ValueError:
+            report.problems.append(f"不是审计记录导出文件（{FORMAT}）：第 {number} 个非空行不是 JSON")
+            return report
+    header, rows = parsed[0], parsed[1:]
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        found = header.get("format") if isinstance(header, dict) else None
+        report.problems.append(f"不是格式为 {FORMAT} 的审计记录导出文件（首行的 format 为 {found!r}）")
+        return report
+    odd = [number for number, row in enumerate(rows, 2) if not isinstance(row, dict)]
+    if odd:
+        report.problems.append(f"第 {odd[0]} 个非空行不是一条审计记录（应为 JSON 对象）")
         return report
     report.entries = len(rows)
     if header.get("count") != len(rows):
-        report.problems.append(f"the header counts {header.get('count')} entries, the file holds {len(rows)} (entries added or removed)")
+        report.problems.append(f"文件头记载共 {header.get('count')} 条审计记录，文件中实有 {len(rows)} 条：有记录被增删")
     head = _chain(rows, report)
     if not rows:
         return report
     if head != header.get("head") or rows[-1].get("seq") != header.get("head_seq"):
-        report.problems.append("the last entry is not the head the export was made with (entries added, removed or changed)")
+        report.problems.append(f"最后一条审计记录（#{rows[-1].get('seq')}）不是导出时的链头（#{header.get('head_seq')}，"
+                               f"摘要 {header.get('head')}）：有记录被增删或改动")
     key = verifier or header.get("verifier", "")
     try:
         cp = open_note(header.get("checkpoint", ""), key)
     except (CheckpointError, ValueError) as exc:
-        report.problems.append(f"the checkpoint does not verify: {exc}")
+        report.problems.append(f"文件中的签名检查点未通过验证：{exc}")
         return report
     leaf = _leaf_body(header.get("head_log_index", -1), header.get("head_seq", -1), header.get("head", ""))
     try:
@@ -174,7 +186,8 @@ def check_export(text: str, verifier: str | None = None) -> AuditCheck:
     except (KeyError, ValueError):
         ok = False
     if not ok:
-        report.problems.append("the head of the trail is not proven to be in the signed transparency log")
+        report.problems.append(f"未能证明审计记录的链头（#{header.get('head_seq')}）在已签名的透明日志中："
+                               f"日志条目 {header.get('head_log_index')} 的包含证明推不出签名检查点（树大小 {cp.size}）的根哈希")
     return report
 
 
@@ -188,17 +201,23 @@ def check(app: App) -> AuditCheck:
 
     with app.db.session() as s:
         rows = [_entry_json(e) for e in s.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()]
-        anchors = [(i, json.loads(p)) for i, p in s.execute(select(LogEntry.index, LogEntry.payload)
-                                                          .where(LogEntry.kind == "audit").order_by(LogEntry.index))]
+        anchors = []
+        for i, payload in s.execute(select(LogEntry.index, LogEntry.payload).where(LogEntry.kind == "audit")
+                                    .order_by(LogEntry.index)):
+            try:
+                anchors.append((i, json.loads(payload)))
+            except ValueError:
+                continue  # named by transparency.audit (an entry that is not JSON any more)
     report = AuditCheck(entries=len(rows))
     _chain(rows, report)
     by_seq = {r["seq"]: r for r in rows}
     for index, leaf in anchors:
         row = by_seq.get(leaf.get("seq"))
         if row is None:
-            report.problems.append(f"log entry {index} anchors audit entry {leaf.get('seq')}, which is no longer in the trail (deleted)")
+            report.problems.append(f"日志条目 {index} 锚定了审计记录 #{leaf.get('seq')}，但审计记录中已没有这一条（被删除）")
         elif row["hash"] != leaf.get("hash"):
-            report.problems.append(f"audit entry {leaf.get('seq')} or one before it differs from what log entry {index} anchored (rewritten)")
+            report.problems.append(f"审计记录 #{leaf.get('seq')} 的摘要与日志条目 {index} 锚定的不符："
+                                   f"#{leaf.get('seq')} 或它之前的记录被改写")
     last = anchors[-1][1].get("seq", -1) if anchors else -1
     report.unanchored = max(0, len(rows) - 1 - last)
     report.problems.extend(transparency.audit(app).problems)

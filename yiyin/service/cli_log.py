@@ -66,7 +66,7 @@ def verify(
         typer.echo(json.dumps({"in_log": ok, "detail": detail, "verifier": key_text, **bundle.to_json()},
                               ensure_ascii=False, indent=2))
     else:
-        typer.echo(f"{'在日志中 IN THE LOG' if ok else '不在日志中 NOT PROVEN'}: {detail}")
+        typer.echo(f"{'在日志中 IN THE LOG' if ok else '未能证明在日志中 NOT PROVEN'}: {detail}")
     raise typer.Exit(0 if ok else 1)
 
 

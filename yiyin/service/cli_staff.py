@@ -166,6 +166,9 @@ def audit_check(
         report = check_export(file.read_text("utf-8"), key or None) if file else check(open_app())
     for p in report.problems:
         typer.echo(f"问题 PROBLEM {p}")
+    if file and not key and report.entries:
+        typer.echo("注意 note：未给出 --key，只用了文件自带的验证公钥，只能说明文件自身一致 only self-consistent；"
+                   "请用本局公布的验证公钥（yiyin log checkpoint 打印）再核验 check again with the published key")
     typer.echo(f"共 {report.entries} 条 entries：{'完好 intact' if report.ok else f'{len(report.problems)} 个问题 problem(s)'}"
                f"{f'；最新的 {report.unanchored} 条尚未锚定到透明日志 not yet anchored in the log（yiyin audit anchor）' if report.unanchored else ''}")
     raise typer.Exit(0 if report.ok else 1)

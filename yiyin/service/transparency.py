@@ -158,37 +158,39 @@ def audit(app: App) -> AuditReport:
     key = verifier(app)
     signed = []
     problems: list[str] = []
-    for note in notes:
+    for k, note in enumerate(notes, 1):
         try:
             signed.append(open_note(note, key))
         except CheckpointError as exc:
-            problems.append(f"a stored checkpoint does not verify: {exc}")
+            problems.append(f"保存的第 {k} 个签名检查点（共 {len(notes)} 个，见数据目录 log/checkpoints）未通过验证：{exc}")
     with app.db.session() as s:
         hashes = []
         expected = 0
         for index, payload, stored_hash in s.execute(select(LogEntry.index, LogEntry.payload, LogEntry.leaf_hash)
                                                      .order_by(LogEntry.index)):
             if index != expected:
-                problems.append(f"log index {expected} is missing (next row is {index}): an entry was deleted")
+                gap = f"{expected}" if index == expected + 1 else f"{expected}–{index - 1}"
+                problems.append(f"日志条目 {gap} 缺失（其后是条目 {index}）：有条目被删除")
                 expected = index
             expected += 1
             h = merkle.leaf_hash(payload.encode("utf-8"))
             hashes.append(h)
             if h.hex() != stored_hash:
-                problems.append(f"log entry {index}: its payload no longer matches its leaf hash (changed)")
+                problems.append(f"日志条目 {index} 的内容与同一行记录的叶哈希（leaf_hash）不符：内容被改动")
             try:
                 named = json.loads(payload).get("index")
             except ValueError:
                 named = None
             if named != index:
-                problems.append(f"log entry {index}: its payload names another position (reordered)")
+                problems.append(f"日志条目 {index} 的内容记载的位置是 {named}，不是 {index}（条目被调换了顺序）")
         problems.extend(check_records(s))
     roots = merkle.roots_at(hashes, [cp.size for cp in signed if cp.size <= len(hashes)])
     for cp in signed:
         if cp.size > len(hashes):
-            problems.append(f"checkpoint of size {cp.size} signed, but the log now has {len(hashes)} entries (truncated)")
+            problems.append(f"已签名的检查点记载日志有 {cp.size} 个条目，但日志现在只有 {len(hashes)} 个：日志被截短，或有条目被删除")
         elif roots[cp.size] != cp.root:
-            problems.append(f"the first {cp.size} entries no longer hash to the signed checkpoint (history rewritten)")
+            problems.append(f"前 {cp.size} 个日志条目重新计算的根哈希与树大小为 {cp.size} 的签名检查点"
+                            f"（根哈希 {base64.b64encode(cp.root).decode()}）不符：历史被改写")
     return AuditReport(size=len(hashes), problems=list(dict.fromkeys(problems)))
 
 
@@ -258,21 +260,26 @@ def verify_bundle(bundle: InclusionBundle, verifier_key_text: str, sealed_sha256
     try:
         cp = open_note(bundle.checkpoint, verifier_key_text)
     except CheckpointError as exc:
-        return False, f"checkpoint: {exc}"
-    if cp.origin != verifier_key_text.split("+", 1)[0]:
-        return False, f"the checkpoint is of log {cp.origin}, not of the key's log"
+        return False, f"签名检查点未通过验证：{exc}"
+    key_log = verifier_key_text.split("+", 1)[0]
+    if cp.origin != key_log:
+        return False, f"签名检查点属于日志 {cp.origin}，不是验证公钥所属的日志 {key_log}"
     try:
         leaf = json.loads(bundle.leaf)
         proof = [base64.b64decode(p, validate=True) for p in bundle.proof]
     except ValueError:
-        return False, "the bundle's leaf or proof is malformed"
-    if not isinstance(leaf, dict) or leaf.get("kind") != "issue" or leaf.get("sha256") != sealed_sha256:
-        return False, "the log entry is not the issuance of this document"
+        return False, f"证明包中的日志条目 {bundle.leaf_index}（leaf）或包含证明（proof）格式不正确"
+    if not isinstance(leaf, dict) or leaf.get("kind") != "issue":
+        return False, f"证明包中的日志条目 {bundle.leaf_index} 不是文书签发条目"
+    if leaf.get("sha256") != sealed_sha256:
+        return False, (f"证明包中的日志条目 {bundle.leaf_index} 记载的是另一份文书（{leaf.get('number')}，"
+                       f"SHA-256 {leaf.get('sha256')}）的签发，而本文件（截至最后一次盖章）的 SHA-256 是 {sealed_sha256}")
     ok = merkle.verify_inclusion(bundle.leaf_index, cp.size, merkle.leaf_hash(bundle.leaf.encode("utf-8")), proof, cp.root)
     if not ok:
-        return False, "the inclusion proof does not lead to the signed tree head"
-    return True, (f"entry {bundle.leaf_index} of {cp.size} in {cp.origin}: issuance of {leaf.get('number')}, "
-                  f"signed root {base64.b64encode(cp.root).decode()}")
+        return False, (f"日志条目 {bundle.leaf_index} 的 RFC 9162 包含证明推不出签名检查点的根哈希"
+                       f"（树大小 {cp.size}，根哈希 {base64.b64encode(cp.root).decode()}）：条目或证明被改动")
+    return True, (f"{leaf.get('number')} 的签发是日志 {cp.origin} 的条目 {bundle.leaf_index}（树大小 {cp.size}），"
+                  f"包含证明可推出已签名的根哈希 {base64.b64encode(cp.root).decode()}")
 
 
 def sealed_hash(data: bytes) -> str:
