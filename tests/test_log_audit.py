@@ -185,3 +185,41 @@ def test_each_tampering_is_found(base, tmp_path: Path, statements: list[str], ex
     wanted = expected(Facts(base))
     parts = wanted if isinstance(wanted, tuple) else (wanted,)
     assert any(all(part in p for part in parts) for p in problems), (parts, problems)
+
+
+def test_the_audit_command_writes_nothing_to_what_it_checks(tmp_path: Path) -> None:
+    """An intruder marks the bureau's approval seal revoked without logging it: `yiyin log audit`
+    finds it, and neither it nor any other command appends to the log or puts a new seal in its
+    place (the custodian replaces a revoked seal, nobody else)."""
+    from .conftest import run_cli
+
+    home = tmp_path / "home"
+    assert run_cli("seal", "list", home=home).returncode == 0
+    db = sqlite3.connect(home / "yiyin.db")
+    db.execute("UPDATE seals SET revoked_at = '2026-01-01 00:00:00' WHERE organ_id = ? AND purpose = '行政审批专用章'", (BUREAU,))
+    db.commit()
+
+    def state() -> tuple[int, int, int]:
+        return (db.execute("SELECT count(*) FROM log_entries").fetchone()[0], db.execute("SELECT count(*) FROM seals").fetchone()[0],
+                db.execute("SELECT count(*) FROM audit_entries").fetchone()[0])
+
+    before = state()
+    audited = run_cli("log", "audit", home=home)
+    assert audited.returncode == 1 and "印章" in audited.stdout, audited.stdout + audited.stderr
+    checked = run_cli("audit", "check", home=home)
+    assert checked.returncode == 1 and "印章 #1 已吊销" in checked.stdout, checked.stdout
+    assert state() == before
+    assert run_cli("seal", "list", home=home).returncode == 0  # a command that sets the directory up
+    assert state()[:2] == before[:2], "no development seal was put in place of the revoked one"
+    db.close()
+
+
+def test_auditing_a_directory_that_is_not_set_up_creates_nothing(tmp_path: Path) -> None:
+    from .conftest import run_cli
+
+    home = tmp_path / "nothing-here"
+    home.mkdir()
+    for args in (("log", "audit"), ("audit", "check")):
+        r = run_cli(*args, home=home)
+        assert r.returncode == 2 and "尚未建立" in r.stderr + r.stdout, r.stderr
+    assert list(home.iterdir()) == []

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
@@ -66,6 +68,14 @@ class Database:
 
     def migrate(self) -> None:
         migrate(self.engine)
+
+    def is_current(self) -> bool:
+        """Whether the schema exists and is at the newest revision (read only)."""
+        if not is_initialised(self.engine):
+            return False
+        script = ScriptDirectory.from_config(alembic_config(self.url))
+        with self.engine.connect() as conn:
+            return set(MigrationContext.configure(conn).get_current_heads()) == set(script.get_heads())
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

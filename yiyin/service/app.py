@@ -21,7 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.timestamps.api import TimeStamper
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from yiyin.config import BUREAU_TIME, Settings
 from yiyin.errors import ConfigurationError
@@ -72,8 +72,14 @@ class App:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc), repr=False)
 
     @classmethod
-    def open(cls, settings: Settings | None = None) -> "App":
+    def open(cls, settings: Settings | None = None, *, set_up: bool = True) -> "App":
+        """The data directory's App; on first run (and after an upgrade) it is set up: schema
+        migrated, development CA and seals created. ``set_up=False`` opens it for an audit, which
+        must not write to what it checks: nothing is created or migrated, and a directory that
+        is not set up, or not up to date, is refused."""
         settings = settings or Settings.from_env()
+        if not set_up:
+            return cls._for_audit(settings)
         try:
             settings.home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -87,6 +93,19 @@ class App:
             app.pki  # noqa: B018 - the development CA, created here on first run
             app.bureau_id = app._bootstrap()
         return app
+
+    @classmethod
+    def _for_audit(cls, settings: Settings) -> "App":
+        url = make_url(settings.db_url)
+        missing = url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file()  # connecting would create it
+        db = Database(settings.db_url)
+        if missing or not db.is_current():
+            db.dispose()
+            raise ConfigurationError(f"数据目录 {settings.home} 的登记簿（{url.render_as_string(hide_password=True)}）尚未建立或尚未升级到本版本："
+                                     f"核查不会改动它；请先运行一次 yiyin seal list 等命令完成建立或升级，再核查")
+        fonts = FontSet.from_settings(settings.font_dirs, settings.body_fonts, settings.title_fonts)
+        return cls(settings=settings, db=db, fonts=fonts, renderer=Renderer(fonts), store=DocumentStore(settings.documents_dir),
+                   bureau_id=str(load_json(samples_dir() / "organs.json")["bureau"]), _sealers={}, _lock=threading.Lock())
 
     def close(self) -> None:
         self.db.dispose()
@@ -119,8 +138,9 @@ class App:
             for spec in organs_file["organs"]:
                 organ = catalog.get_organ(s, spec["id"])
                 for seal_spec in spec.get("seals", []):
-                    exists = s.execute(select(Seal).where(Seal.organ_id == organ.id, Seal.purpose == seal_spec["purpose"],
-                                                          Seal.revoked_at.is_(None))).first()
+                    # only an organ that never had this seal gets a development one: a seal the
+                    # custodian revoked is replaced by the custodian (seal rotate / seal add), never here
+                    exists = s.execute(select(Seal.id).where(Seal.organ_id == organ.id, Seal.purpose == seal_spec["purpose"])).first()
                     if not exists:
                         diameter = int(seal_spec.get("diameter_mm") or standard_diameter_mm(organ.division_code, organ.name))
                         self.create_dev_seal(s, organ, seal_spec["purpose"], diameter)

@@ -34,6 +34,13 @@ def quiet_validation_logs() -> None:
     logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
 
 
+def open_for_audit():  # type: ignore[no-untyped-def]
+    """Open the data directory to check it: nothing is created, migrated or appended."""
+    from yiyin.service.app import App
+
+    return App.open(set_up=False)
+
+
 def open_app():  # type: ignore[no-untyped-def]
     """Open the data directory, saying so when this run created it."""
     from yiyin.service.app import App

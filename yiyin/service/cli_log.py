@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from yiyin.errors import FieldProblem, InvalidData, UnreadableDocument
-from yiyin.service.cli_common import fail, open_app, reported_errors
+from yiyin.service.cli_common import fail, open_app, open_for_audit, reported_errors
 
 log_app = typer.Typer(help="透明日志 transparency log: signed checkpoints, inclusion proofs, audit.", no_args_is_help=True)
 
@@ -76,7 +76,7 @@ def audit() -> None:
     from yiyin.service.transparency import audit as run_audit
 
     with reported_errors():
-        report = run_audit(open_app())
+        report = run_audit(open_for_audit())
     if report.ok:
         typer.echo(f"日志完好 log intact: 共 {report.size} 条 entries，与每个已签名的检查点一致 consistent with every signed checkpoint")
         raise typer.Exit(0)

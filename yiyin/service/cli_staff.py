@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from yiyin.service.cli import app
-from yiyin.service.cli_common import open_app, reported_errors
+from yiyin.service.cli_common import open_for_audit, open_app, reported_errors
 
 user_app = typer.Typer(help="工作人员 staff accounts: add, list, API tokens, passwords.", no_args_is_help=True)
 audit_app = typer.Typer(help="审计 the audit trail: list, export for inspection, check.", no_args_is_help=True)
@@ -125,7 +125,7 @@ def audit_list(limit: Annotated[int, typer.Option(help="newest N entries")] = 30
     from yiyin.service.audit import entries
 
     with reported_errors():
-        rows = entries(open_app(), limit, actor or None)
+        rows = entries(open_for_audit(), limit, actor or None)
     for r in reversed(rows):
         typer.echo(f"#{r['seq']:<6} {r['at'][:19]}  {r['actor']:14s} {r['outcome']:8s} {r['action']:22s} {r['target']}"
                    f"{'  ' + r['detail'].get('message', '') if r['outcome'] == 'refused' else ''}")
@@ -149,7 +149,7 @@ def audit_export(out: Annotated[Path, typer.Option(help="file to write (JSON Lin
     from yiyin.service.audit import export
 
     with reported_errors():
-        text = export(open_app())
+        text = export(open_for_audit())
     out.write_text(text, encoding="utf-8")
     typer.echo(f"{out}：共 {text.count(chr(10)) - 1} 条 entries")
 
@@ -163,7 +163,7 @@ def audit_check(
     from yiyin.service.audit import check, check_export
 
     with reported_errors():
-        report = check_export(file.read_text("utf-8"), key or None) if file else check(open_app())
+        report = check_export(file.read_text("utf-8"), key or None) if file else check(open_for_audit())
     for p in report.problems:
         typer.echo(f"问题 PROBLEM {p}")
     if file and not key and report.entries:
