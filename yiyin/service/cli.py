@@ -18,7 +18,7 @@ from yiyin.service.cli_log import STATUS_ACTS, _act_command, log_app, status_com
 from yiyin.service.cli_registry import licence_app, numbering_app
 from yiyin.service.cli_seal import seal_app
 
-app = typer.Typer(help="一印 yiyin: issue, seal and verify the approval bureau's documents.", no_args_is_help=True,
+app = typer.Typer(help="一印 yiyin：签发、 盖章和查验审批局的文书。 Issue, seal and verify the approval bureau's documents.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(seal_app, name="seal")
 app.add_typer(log_app, name="log")
@@ -46,8 +46,10 @@ def _read_json(path: Path, what: str) -> Any:
 
 
 @app.command()
-def demo(out: Annotated[Path, typer.Option(help="folder for the sealed PDFs")] = Path("demo-out")) -> None:
-    """Carry the sample 开办药店 matter from intake to delivery, write its decision, licence and
+def demo(out: Annotated[Path, typer.Option(help="存放盖章 PDF 的文件夹。\n\nFolder for the sealed PDFs")] = Path("demo-out")) -> None:
+    """演示：把示例事项“开办药店”从接件办到送达， 把它的决定书、 许可证和划转协议写入 OUT， 逐一查验， 并打印归档该办件的命令。
+
+    Carry the sample 开办药店 matter from intake to delivery, write its decision, licence and
     agreement into OUT, verify them, and print how to archive the case."""
     import shlex
 
@@ -78,14 +80,15 @@ def demo(out: Annotated[Path, typer.Option(help="folder for the sealed PDFs")] =
 
 @app.command()
 def issue(
-    doc_type: Annotated[str, typer.Argument(help="document type id, see `yiyin templates`")],
-    data: Annotated[Path, typer.Argument(help="JSON file with the document's data")],
-    item: Annotated[str, typer.Option(help="approval item code")],
-    case: Annotated[str, typer.Option(help="case reference (办件编号)")],
-    out: Annotated[Path, typer.Option(help="where to copy the sealed PDF")] = Path("."),
-    issue_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD, default today")] = None,
+    doc_type: Annotated[str, typer.Argument(help="文书类型 id， 见 `yiyin templates`。\n\nDocument type id, see `yiyin templates`")],
+    data: Annotated[Path, typer.Argument(help="文书数据的 JSON 文件。\n\nJSON file with the document's data")],
+    item: Annotated[str, typer.Option(help="审批事项编码。\n\nApproval item code")],
+    case: Annotated[str, typer.Option(help="办件编号。\n\nCase reference (办件编号)")],
+    out: Annotated[Path, typer.Option(help="盖章 PDF 复制到哪里（文件夹或文件名）。\n\nWhere to copy the sealed PDF")] = Path("."),
+    issue_date: Annotated[str | None, typer.Option(help="签发日期 YYYY-MM-DD， 默认今天。\n\nYYYY-MM-DD, default today")] = None,
 ) -> None:
-    """Issue one sealed document through the full pipeline."""
+    """经完整流程签发一份盖章文书。
+    Issue one sealed document through the full pipeline."""
     from yiyin.service.pipeline import Issuer, IssueRequest
 
     try:
@@ -105,11 +108,14 @@ def issue(
 
 @app.command()
 def render(
-    doc_type: Annotated[str, typer.Argument(help="document type id")],
-    data: Annotated[Path, typer.Argument(help="JSON file with the document's data")],
-    out: Annotated[Path, typer.Option(help="output file: .pdf (PDF/A) or .docx (Word, for drafting)")],
+    doc_type: Annotated[str, typer.Argument(help="文书类型 id。\n\nDocument type id")],
+    data: Annotated[Path, typer.Argument(help="文书数据的 JSON 文件。\n\nJSON file with the document's data")],
+    out: Annotated[Path, typer.Option(help="输出文件：.pdf（PDF/A）或 .docx（Word， 供起草）。\n\n"
+                                           "Output file: .pdf (PDF/A) or .docx (Word, for drafting)")],
 ) -> None:
-    """Render an unsealed draft (草稿) for review, as PDF or DOCX by OUT's extension; nothing is
+    """生成未盖章的草稿供审阅， 按 OUT 的扩展名生成 PDF 或 DOCX； 不编号， 不登记。 写成 @issue_date[+Ny][+Nd] 的日期从今天起算。
+
+    Render an unsealed draft (草稿) for review, as PDF or DOCX by OUT's extension; nothing is
     numbered or recorded. Dates written @issue_date[+Ny][+Nd] count from today."""
     from yiyin.service.samples import resolve_dates
     from yiyin.templates.catalog import document_type
@@ -134,7 +140,8 @@ def render(
 
 @app.command()
 def templates() -> None:
-    """List the document types and their fields."""
+    """列出文书类型及其字段。
+    List the document types and their fields."""
     from yiyin.templates.catalog import DOCUMENT_TYPES
 
     for t in DOCUMENT_TYPES.values():
@@ -145,12 +152,15 @@ def templates() -> None:
 
 @app.command()
 def verify(
-    file: Annotated[Path, typer.Argument(help="the PDF to check")],
-    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON (findings in Chinese and English)")] = False,
-    lang: Annotated[str, typer.Option("--lang", help="language of the readable report: zh, en or both")] = "zh",
+    file: Annotated[Path, typer.Argument(help="要查验的 PDF。\n\nThe PDF to check")],
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出报告（查验结论为中文和英文）。\n\n"
+                                                        "Print the report as JSON (findings in Chinese and English)")] = False,
+    lang: Annotated[str, typer.Option("--lang", help="可读报告的语言：zh、 en 或 both（中文和英文）。\n\n"
+                                                     "Language of the readable report: zh, en or both")] = "zh",
 ) -> None:
-    """Is FILE a genuine, unaltered document of this bureau, in the registry and in force?
+    """FILE 是否为本局真实、 未被改动、 已登记且现行有效的文书？ 报告对每个印章和时间戳给出 ETSI EN 319 102-1 的结论及其依据。 退出码 0：真实且现行有效； 1：不真实或不在有效状态； 2：文件无法读取。
 
+    Is FILE a genuine, unaltered document of this bureau, in the registry and in force?
     For every seal and timestamp the report gives the ETSI EN 319 102-1 indication and the
     findings behind it. Exit 0: genuine and in force. 1: not genuine or not in force. 2: the file
     cannot be read.

@@ -18,6 +18,7 @@ app.add_typer(batch_app, name="batch")
 
 
 _STATUS = {"queued": "排队中", "running": "进行中", "finished": "已完成"}
+_THREADS_HELP = "不用 --detach 时， 本进程中的工作线程数。\n\nWorker threads in this process when not detached"
 
 
 def _show(p) -> None:  # type: ignore[no-untyped-def]
@@ -56,18 +57,21 @@ def _follow(application, job_id: int, detach: bool, threads: int) -> None:  # ty
 
 @batch_app.command("reissue")
 def reissue(
-    doc_type: Annotated[str, typer.Option("--type", help="licence type, e.g. licence_drug_retail")],
-    set_: Annotated[list[str], typer.Option("--set", help="FIELD=VALUE applied to every licence (repeatable; VALUE may be JSON)")],
-    reason: Annotated[str, typer.Option(help="why (理由)")],
-    basis: Annotated[str, typer.Option(help="legal basis (法律依据)")],
-    act: Annotated[str, typer.Option(help="变更 or 延续")] = "变更",
-    item: Annotated[str, typer.Option(help="only licences of this item")] = "",
-    limit: Annotated[int, typer.Option(help="at most this many (0: all)")] = 0,
-    number: Annotated[list[str], typer.Option("--number", help="only this licence (repeatable)")] = [],  # noqa: B006
-    detach: Annotated[bool, typer.Option(help="only queue it; `yiyin worker` processes issue it")] = False,
-    threads: Annotated[int, typer.Option(help="worker threads in this process when not detached")] = 1,
+    doc_type: Annotated[str, typer.Option("--type", help="证照类型， 如 licence_drug_retail。\n\nLicence type, e.g. licence_drug_retail")],
+    set_: Annotated[list[str], typer.Option("--set", help="字段=值 FIELD=VALUE， 用于每份证照（可重复给出； 值可为 JSON）。\n\n"
+                                                          "FIELD=VALUE applied to every licence (repeatable; VALUE may be JSON)")],
+    reason: Annotated[str, typer.Option(help="理由。\n\nWhy")],
+    basis: Annotated[str, typer.Option(help="法律依据。\n\nLegal basis")],
+    act: Annotated[str, typer.Option(help="变更 或 延续。\n\n变更 (amend) or 延续 (renew)")] = "变更",
+    item: Annotated[str, typer.Option(help="只换发该事项的证照。\n\nOnly licences of this item")] = "",
+    limit: Annotated[int, typer.Option(help="最多换发几份（0：全部）。\n\nAt most this many (0: all)")] = 0,
+    number: Annotated[list[str], typer.Option("--number", help="只换发这份证照（可重复给出）。\n\nOnly this licence (repeatable)")] = [],  # noqa: B006
+    detach: Annotated[bool, typer.Option(help="只排队， 由 `yiyin worker` 工作进程签发。\n\n"
+                                              "Only queue it; `yiyin worker` processes issue it")] = False,
+    threads: Annotated[int, typer.Option(help=_THREADS_HELP)] = 1,
 ) -> None:
-    """Issue the next version of every licence of a type in force, with fields changed."""
+    """为某类型每份现行有效的证照签发改动了字段的新版本。
+    Issue the next version of every licence of a type in force, with fields changed."""
     from yiyin.errors import FieldProblem, InvalidData
     from yiyin.service import batch
 
@@ -89,11 +93,13 @@ def reissue(
 
 @batch_app.command("issue")
 def issue(
-    file: Annotated[Path, typer.Argument(help="JSON Lines: one {\"type\", \"item\", \"case\", \"data\"} per document")],
-    detach: Annotated[bool, typer.Option(help="only queue it")] = False,
-    threads: Annotated[int, typer.Option(help="worker threads in this process when not detached")] = 1,
+    file: Annotated[Path, typer.Argument(help="JSON Lines 文件： 每行一份文书 {\"type\", \"item\", \"case\", \"data\"}。\n\n"
+                                              "JSON Lines: one {\"type\", \"item\", \"case\", \"data\"} per document")],
+    detach: Annotated[bool, typer.Option(help="只排队。\n\nOnly queue it")] = False,
+    threads: Annotated[int, typer.Option(help=_THREADS_HELP)] = 1,
 ) -> None:
-    """Issue many documents from a file, as one job."""
+    """从一个文件签发多份文书， 作为一个批量任务。
+    Issue many documents from a file, as one job."""
     from yiyin.errors import FieldProblem, InvalidData
     from yiyin.service import batch
 
@@ -116,8 +122,9 @@ def issue(
 
 
 @batch_app.command("status")
-def status(job_id: Annotated[int, typer.Argument(help="batch number; omit for the newest ones")] = 0) -> None:
-    """Progress of a batch (or of the newest ones)."""
+def status(job_id: Annotated[int, typer.Argument(help="批量任务号； 省略则显示最新的几个。\n\nBatch number; omit for the newest ones")] = 0) -> None:
+    """批量任务（或最新几个任务）的进度。
+    Progress of a batch (or of the newest ones)."""
     from yiyin.service import batch
 
     with reported_errors():
@@ -128,11 +135,12 @@ def status(job_id: Annotated[int, typer.Argument(help="batch number; omit for th
 
 @batch_app.command("resume")
 def resume(
-    job_id: Annotated[int, typer.Argument()],
-    detach: Annotated[bool, typer.Option(help="only queue it again")] = False,
-    threads: Annotated[int, typer.Option(help="worker threads in this process when not detached")] = 1,
+    job_id: Annotated[int, typer.Argument(help="批量任务号。\n\nBatch number")],
+    detach: Annotated[bool, typer.Option(help="只重新排队。\n\nOnly queue it again")] = False,
+    threads: Annotated[int, typer.Option(help=_THREADS_HELP)] = 1,
 ) -> None:
-    """After a crash: release the claims of workers that are gone and carry on."""
+    """崩溃之后： 释放已不在的工作进程占着的任务， 继续签发。
+    After a crash: release the claims of workers that are gone and carry on."""
     from yiyin.service import batch
 
     with reported_errors():
@@ -144,8 +152,11 @@ def resume(
 
 
 @app.command("worker")
-def worker(workers: Annotated[int, typer.Option(help="worker processes (1: one thread in this process)")] = 1) -> None:
-    """Work on queued batch jobs until stopped (Ctrl-C finishes the current documents first).
+def worker(workers: Annotated[int, typer.Option(help="工作进程数（1：在本进程中用一个线程）。\n\n"
+                                                    "Worker processes (1: one thread in this process)")] = 1) -> None:
+    """处理排队的批量任务， 直到被停止（Ctrl-C 会先做完手头的文书）。 设置 YIYIN_QUEUE_URL=redis://… 后， 可在多台机器上运行任意多个。
+
+    Work on queued batch jobs until stopped (Ctrl-C finishes the current documents first).
     With YIYIN_QUEUE_URL=redis://… run as many as you like, on several machines."""
     import logging
 

@@ -17,7 +17,8 @@ log_app = typer.Typer(help="透明日志 transparency log: signed checkpoints, i
 
 @log_app.command()
 def checkpoint() -> None:
-    """Sign the current tree head (C2SP checkpoint) and print it with the verifier key."""
+    """签署当前树头（C2SP 检查点）， 并与验证公钥一同打印。
+    Sign the current tree head (C2SP checkpoint) and print it with the verifier key."""
     from yiyin.service.transparency import sign_checkpoint, verifier
 
     with reported_errors():
@@ -28,15 +29,19 @@ def checkpoint() -> None:
 
 @log_app.command()
 def verify(
-    file: Annotated[Path, typer.Argument(help="a sealed PDF")],
+    file: Annotated[Path, typer.Argument(help="盖了章的 PDF。\n\nA sealed PDF")],
     bundle_file: Annotated[Path | None, typer.Option("--bundle", help=(
-        "proof bundle (JSON from GET /api/v1/log/bundle?sha256=… or from --json): check offline, "
+        "证明包（GET /api/v1/log/bundle?sha256=… 或 --json 输出的 JSON）： 离线核验， 不用登记簿。\n\n"
+        "Proof bundle (JSON from GET /api/v1/log/bundle?sha256=… or from --json): check offline, "
         "without the registry"))] = None,
     key: Annotated[str | None, typer.Option("--key", help=(
-        "the log's verifier key (<name>+<id>+<key>, published by the bureau); needed with --bundle"))] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the proof bundle as JSON")] = False,
+        "日志的验证公钥（<name>+<id>+<key>， 由本局公布）； 与 --bundle 一同给出。\n\n"
+        "The log's verifier key (<name>+<id>+<key>, published by the bureau); needed with --bundle"))] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出证明包。\n\nPrint the proof bundle as JSON")] = False,
 ) -> None:
-    """Check that FILE's issuance is in the log under a signed tree head (exit 0), or not (1).
+    """核验 FILE 的签发是否记入日志、 在已签名的树头之下： 是则退出码 0， 否则 1。 不给 --bundle 时， 证明取自本机的登记簿， 以其最新的检查点为准； 给出 --bundle 和 --key 时， 只用文件、 证明包和公钥。
+
+    Check that FILE's issuance is in the log under a signed tree head (exit 0), or not (1).
 
     Without --bundle the proof comes from this machine's registry, under its latest checkpoint.
     With --bundle and --key nothing but the file, the bundle and the key is used."""
@@ -72,7 +77,8 @@ def verify(
 
 @log_app.command()
 def audit() -> None:
-    """Recompute the tree from the database; compare with every signed checkpoint and every document."""
+    """由数据库重算日志树， 与每个已签名的检查点和每份文书比对。
+    Recompute the tree from the database; compare with every signed checkpoint and every document."""
     from yiyin.service.transparency import audit as run_audit
 
     with reported_errors():
@@ -86,8 +92,9 @@ def audit() -> None:
     raise typer.Exit(1)
 
 
-def status_command(number: Annotated[str, typer.Argument(help="document number, e.g. 辽EA032100001")]) -> None:
-    """A document's current status and its history."""
+def status_command(number: Annotated[str, typer.Argument(help="文书编号， 如 辽EA032100001。\n\nDocument number, e.g. 辽EA032100001")]) -> None:
+    """文书的现状及其记录。
+    A document's current status and its history."""
     from yiyin.registry.documents import BUREAU_TIME
     from yiyin.service.lifecycle import status
 
@@ -112,10 +119,12 @@ def _login_name() -> str:
 
 def _act_command(verb: str, title: str):  # type: ignore[no-untyped-def]
     def command(
-        number: Annotated[str, typer.Argument(help="document number")],
-        reason: Annotated[str, typer.Option(help="why (理由)")],
-        basis: Annotated[str, typer.Option(help="legal basis (法律依据), e.g. 《中华人民共和国行政许可法》第六十九条")] = "",
-        actor: Annotated[str | None, typer.Option(help="who decides (recorded in the history and the log); "
+        number: Annotated[str, typer.Argument(help="文书编号。\n\nDocument number")],
+        reason: Annotated[str, typer.Option(help="理由。\n\nWhy")],
+        basis: Annotated[str, typer.Option(help="法律依据， 如 《中华人民共和国行政许可法》第六十九条。\n\n"
+                                                "Legal basis, e.g. 《中华人民共和国行政许可法》第六十九条")] = "",
+        actor: Annotated[str | None, typer.Option(help="决定人（记入记录和日志）， 默认为当前登录名。\n\n"
+                                                       "Who decides (recorded in the history and the log); "
                                                        "default: your login name")] = None,
     ) -> None:
         from yiyin.registry.documents import BUREAU_TIME

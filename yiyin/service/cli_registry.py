@@ -25,8 +25,9 @@ licence_app = typer.Typer(help="证照 licences: national identifier and metadat
 
 
 @licence_app.command()
-def show(number: Annotated[str, typer.Argument(help="licence number, e.g. 辽EA032100001")]) -> None:
-    """The licence's national metadata (JSON) and its versions."""
+def show(number: Annotated[str, typer.Argument(help="证照编号， 如 辽EA032100001。\n\nLicence number, e.g. 辽EA032100001")]) -> None:
+    """证照的国家元数据（JSON）及其各个版本。
+    The licence's national metadata (JSON) and its versions."""
     from yiyin.registry import documents, licences
 
     with reported_errors():
@@ -45,16 +46,16 @@ def show(number: Annotated[str, typer.Argument(help="licence number, e.g. 辽EA0
 
 def _successor(act: str):  # type: ignore[no-untyped-def]
     def command(
-        old: Annotated[str, typer.Argument(help="number of the licence version being replaced")],
-        doc_type: Annotated[str, typer.Argument(help="document type id of the new version")],
-        data: Annotated[Path, typer.Argument(help="JSON file with the new version's data")],
-        item: Annotated[str, typer.Option(help="approval item code")],
-        case: Annotated[str, typer.Option(help="case reference (办件编号)")],
-        reason: Annotated[str, typer.Option(help="why (理由)")],
-        basis: Annotated[str, typer.Option(help="legal basis (法律依据)")],
-        actor: Annotated[str, typer.Option(help="who decides")] = "reviewer",
-        out: Annotated[Path, typer.Option(help="where to copy the sealed PDF")] = Path("."),
-        issue_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD, default today")] = None,
+        old: Annotated[str, typer.Argument(help="被替代的证照版本的编号。\n\nNumber of the licence version being replaced")],
+        doc_type: Annotated[str, typer.Argument(help="新版本的文书类型 id。\n\nDocument type id of the new version")],
+        data: Annotated[Path, typer.Argument(help="新版本数据的 JSON 文件。\n\nJSON file with the new version's data")],
+        item: Annotated[str, typer.Option(help="审批事项编码。\n\nApproval item code")],
+        case: Annotated[str, typer.Option(help="办件编号。\n\nCase reference (办件编号)")],
+        reason: Annotated[str, typer.Option(help="理由。\n\nWhy")],
+        basis: Annotated[str, typer.Option(help="法律依据。\n\nLegal basis")],
+        actor: Annotated[str, typer.Option(help="决定人。\n\nWho decides")] = "reviewer",
+        out: Annotated[Path, typer.Option(help="盖章 PDF 复制到哪里（文件夹或文件名）。\n\nWhere to copy the sealed PDF")] = Path("."),
+        issue_date: Annotated[str | None, typer.Option(help="签发日期 YYYY-MM-DD， 默认今天。\n\nYYYY-MM-DD, default today")] = None,
     ) -> None:
         from yiyin.registry import documents, licences
         from yiyin.service.pipeline import Issuer, IssueRequest
@@ -96,10 +97,12 @@ licence_app.command("renew")(_successor("延续"))
 
 @licence_app.command("status-list")
 def status_list_command(
-    list_id: Annotated[int, typer.Argument(help="status list number (from a document's credentialStatus)")] = 1,
-    purpose: Annotated[str, typer.Argument(help="revocation or suspension")] = "revocation",
+    list_id: Annotated[int, typer.Argument(help="状态列表号（见文书的 credentialStatus）。\n\n"
+                                                "Status list number (from a document's credentialStatus)")] = 1,
+    purpose: Annotated[str, typer.Argument(help="revocation（撤销类）或 suspension（暂扣类）。\n\nrevocation or suspension")] = "revocation",
 ) -> None:
-    """Print the W3C BitstringStatusListCredential of one list (unsigned JSON)."""
+    """打印一个状态列表的 W3C BitstringStatusListCredential（未签名的 JSON）。
+    Print the W3C BitstringStatusListCredential of one list (unsigned JSON)."""
     from yiyin.registry import status_list
 
     with reported_errors():
@@ -119,7 +122,8 @@ def _print_rule(r) -> None:  # type: ignore[no-untyped-def]
 
 @numbering_app.command("list")
 def numbering_list() -> None:
-    """Every organ's numbering rules, with the number each gives next."""
+    """各机关的编号规则， 及每条规则的下一个编号。
+    Every organ's numbering rules, with the number each gives next."""
     from yiyin.registry import numbering
 
     with reported_errors():
@@ -131,12 +135,14 @@ def numbering_list() -> None:
 
 @numbering_app.command("set")
 def numbering_set(
-    organ: Annotated[str, typer.Argument(help="organ id, e.g. taian-xzspj")],
-    doc_type: Annotated[str, typer.Argument(help="document type id, see `yiyin templates`")],
-    pattern: Annotated[str, typer.Argument(help="e.g. '台审批药许字〔{year}〕第{seq:06d}号': {seq} required, {year} "
+    organ: Annotated[str, typer.Argument(help="机关 id， 如 taian-xzspj。\n\nOrgan id, e.g. taian-xzspj")],
+    doc_type: Annotated[str, typer.Argument(help="文书类型 id， 见 `yiyin templates`。\n\nDocument type id, see `yiyin templates`")],
+    pattern: Annotated[str, typer.Argument(help="如 '台审批药许字〔{year}〕第{seq:06d}号'： 必须含 {seq}； 含 {year} 则每年重新编号。\n\n"
+                                                 "E.g. '台审批药许字〔{year}〕第{seq:06d}号': {seq} required, {year} "
                                                  "restarts the sequence each year")],
 ) -> None:
-    """Set how ORGAN numbers DOC_TYPE; numbers already given are never reused."""
+    """设定 ORGAN 如何给 DOC_TYPE 编号； 已给出的编号永不重用。
+    Set how ORGAN numbers DOC_TYPE; numbers already given are never reused."""
     from yiyin.registry import catalog, numbering
     from yiyin.templates.catalog import document_type
 

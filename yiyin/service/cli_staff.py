@@ -18,6 +18,7 @@ from yiyin.service.cli_common import open_for_audit, open_app, reported_errors
 user_app = typer.Typer(help="工作人员 staff accounts: add, list, API tokens, passwords.", no_args_is_help=True)
 audit_app = typer.Typer(help="审计 the audit trail: list, export for inspection, check.", no_args_is_help=True)
 catalog_app = typer.Typer(help="事项目录 approval items and combined matters: list, import.", no_args_is_help=True)
+_USERNAME_HELP = "登录名。\n\nLogin name"
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(catalog_app, name="catalog")
@@ -45,14 +46,17 @@ def _read_password(from_stdin: bool) -> str:
 
 @user_app.command("add")
 def user_add(
-    username: Annotated[str, typer.Argument(help="login name, e.g. wang.li")],
-    role: Annotated[list[str], typer.Option("--role", help="intake, reviewer, lead, inspector, custodian, window, archivist, auditor, admin (repeat for several)")],
-    section: Annotated[list[str], typer.Option("--section", help="审批业务科 of a reviewer or lead, e.g. 医药器械审批科 (repeatable)")] = [],  # noqa: B006
-    name: Annotated[str, typer.Option(help="display name, e.g. 王丽")] = "",
-    password_stdin: Annotated[bool, typer.Option(help="read the password from standard input")] = False,
-    no_password: Annotated[bool, typer.Option(help="API token only, no page login")] = False,
+    username: Annotated[str, typer.Argument(help="登录名， 如 wang.li。\n\nLogin name, e.g. wang.li")],
+    role: Annotated[list[str], typer.Option("--role", help="角色， 有几个角色就给几次， 角色名见下行。\n\n"
+                                                          "intake, reviewer, lead, inspector, custodian, window, archivist, auditor, admin (repeat for several)")],
+    section: Annotated[list[str], typer.Option("--section", help="审查人员或牵头人员的审批业务科， 如 医药器械审批科， 可重复给出。\n\n"
+                                                                "审批业务科 of a reviewer or lead, e.g. 医药器械审批科 (repeatable)")] = [],  # noqa: B006
+    name: Annotated[str, typer.Option(help="显示的姓名， 如 王丽。\n\nDisplay name, e.g. 王丽")] = "",
+    password_stdin: Annotated[bool, typer.Option(help="从标准输入读取密码。\n\nRead the password from standard input")] = False,
+    no_password: Annotated[bool, typer.Option(help="只用 API 令牌， 不能登录页面。\n\nAPI token only, no page login")] = False,
 ) -> None:
-    """Create a staff account. The password is asked for (or read from stdin / $YIYIN_NEW_PASSWORD)."""
+    """创建工作人员账号。 密码会提示输入（或从标准输入、 $YIYIN_NEW_PASSWORD 读取）。
+    Create a staff account. The password is asked for (or read from stdin / $YIYIN_NEW_PASSWORD)."""
     from yiyin.errors import InvalidData
     from yiyin.service.staff import add_user, check_user
 
@@ -69,7 +73,8 @@ def user_add(
 
 @user_app.command("list")
 def user_list() -> None:
-    """Every staff account with its roles and sections."""
+    """全部工作人员账号及其角色和科室。
+    Every staff account with its roles and sections."""
     from yiyin.service.staff import ROLES, list_users
 
     with reported_errors():
@@ -85,10 +90,11 @@ def user_list() -> None:
 
 @user_app.command("token")
 def user_token(
-    username: Annotated[str, typer.Argument()],
-    label: Annotated[str, typer.Option(help="what the token is for")] = "",
+    username: Annotated[str, typer.Argument(help=_USERNAME_HELP)],
+    label: Annotated[str, typer.Option(help="令牌的用途。\n\nWhat the token is for")] = "",
 ) -> None:
-    """Create an API token for USERNAME; it is printed once and stored only as a digest."""
+    """为 USERNAME 创建 API 令牌； 令牌只打印这一次， 只保存其摘要。
+    Create an API token for USERNAME; it is printed once and stored only as a digest."""
     from yiyin.service.staff import new_token
 
     with reported_errors():
@@ -97,9 +103,10 @@ def user_token(
 
 
 @user_app.command("password")
-def user_password(username: Annotated[str, typer.Argument()],
-                  password_stdin: Annotated[bool, typer.Option(help="read it from standard input")] = False) -> None:
-    """Set a new password (ends the user's page sessions)."""
+def user_password(username: Annotated[str, typer.Argument(help=_USERNAME_HELP)],
+                  password_stdin: Annotated[bool, typer.Option(help="从标准输入读取新密码。\n\nRead it from standard input")] = False) -> None:
+    """设置新密码（该用户的页面会话随即结束）。
+    Set a new password (ends the user's page sessions)."""
     from yiyin.service.staff import set_password
 
     with reported_errors():
@@ -109,8 +116,9 @@ def user_password(username: Annotated[str, typer.Argument()],
 
 
 @user_app.command("disable")
-def user_disable(username: Annotated[str, typer.Argument()]) -> None:
-    """Disable an account: its sessions end and its tokens are revoked."""
+def user_disable(username: Annotated[str, typer.Argument(help=_USERNAME_HELP)]) -> None:
+    """停用账号： 其会话结束， 其令牌作废。
+    Disable an account: its sessions end and its tokens are revoked."""
     from yiyin.service.staff import set_active
 
     with reported_errors():
@@ -119,9 +127,10 @@ def user_disable(username: Annotated[str, typer.Argument()]) -> None:
 
 
 @audit_app.command("list")
-def audit_list(limit: Annotated[int, typer.Option(help="newest N entries")] = 30,
-               actor: Annotated[str, typer.Option(help="only this actor")] = "") -> None:
-    """The newest entries of the audit trail."""
+def audit_list(limit: Annotated[int, typer.Option(help="最新的 N 条。\n\nNewest N entries")] = 30,
+               actor: Annotated[str, typer.Option(help="只看该操作者的。\n\nOnly this actor")] = "") -> None:
+    """审计记录中最新的若干条。
+    The newest entries of the audit trail."""
     from yiyin.service.audit import entries
 
     with reported_errors():
@@ -133,7 +142,8 @@ def audit_list(limit: Annotated[int, typer.Option(help="newest N entries")] = 30
 
 @audit_app.command("anchor")
 def audit_anchor() -> None:
-    """Anchor the trail's newest entry in the transparency log (a running server does this every few minutes)."""
+    """把审计记录的最新一条锚定到透明日志； 运行中的服务器每隔几分钟自动锚定。
+    Anchor the trail's newest entry in the transparency log (a running server does this every few minutes)."""
     from yiyin.service.audit import anchor
 
     with reported_errors():
@@ -143,8 +153,10 @@ def audit_anchor() -> None:
 
 
 @audit_app.command("export")
-def audit_export(out: Annotated[Path, typer.Option(help="file to write (JSON Lines)")]) -> None:
-    """Export the whole trail for an inspector, with a signed checkpoint and the proof that its
+def audit_export(out: Annotated[Path, typer.Option(help="要写出的文件（JSON Lines）。\n\nFile to write (JSON Lines)")]) -> None:
+    """导出全部审计记录供检查人员核查， 附已签名的检查点， 以及记录的最新一条已在透明日志中的证明。
+
+    Export the whole trail for an inspector, with a signed checkpoint and the proof that its
     head is in the transparency log."""
     from yiyin.service.audit import export
 
@@ -156,10 +168,12 @@ def audit_export(out: Annotated[Path, typer.Option(help="file to write (JSON Lin
 
 @audit_app.command("check")
 def audit_check(
-    file: Annotated[Path | None, typer.Argument(help="an exported trail to check offline; without it the live trail is checked")] = None,
-    key: Annotated[str, typer.Option(help="the log's published verifier key (offline check)")] = "",
+    file: Annotated[Path | None, typer.Argument(help="要离线核验的导出记录文件； 省略则核验当前的审计记录。\n\n"
+                                                     "An exported trail to check offline; without it the live trail is checked")] = None,
+    key: Annotated[str, typer.Option(help="日志公布的验证公钥（离线核验用）。\n\nThe log's published verifier key (offline check)")] = "",
 ) -> None:
-    """Find any change: entries changed, deleted, added or reordered. Exit 0 when none."""
+    """查出任何改动： 记录被改、 被删、 被添或顺序被调换。 没有改动时退出码为 0。
+    Find any change: entries changed, deleted, added or reordered. Exit 0 when none."""
     from yiyin.service.audit import check, check_export
 
     with reported_errors():
@@ -175,8 +189,9 @@ def audit_check(
 
 
 @catalog_app.command("list")
-def catalog_list(as_json: Annotated[bool, typer.Option("--json", help="as JSON")] = False) -> None:
-    """Approval items and combined matters."""
+def catalog_list(as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出。\n\nAs JSON")] = False) -> None:
+    """审批事项和一件事（组合事项）。
+    Approval items and combined matters."""
     from yiyin.service import catalogue
 
     with reported_errors():
@@ -197,8 +212,11 @@ def catalog_list(as_json: Annotated[bool, typer.Option("--json", help="as JSON")
 
 
 @catalog_app.command("import")
-def catalog_import(file: Annotated[Path, typer.Argument(help="catalogue file: JSON {items, matters} or CSV of items")]) -> None:
-    """Add or replace items and matters from FILE. Every row is checked first; a file with any bad
+def catalog_import(file: Annotated[Path, typer.Argument(help="事项目录文件： JSON {items, matters}， 或事项的 CSV。\n\n"
+                                                               "Catalogue file: JSON {items, matters} or CSV of items")]) -> None:
+    """从 FILE 添加或替换事项和一件事。 先逐行检查； 只要有一行不对， 就什么也不改， 并指出每个不对的行。
+
+    Add or replace items and matters from FILE. Every row is checked first; a file with any bad
     row changes nothing, and every bad row is named."""
     from yiyin.service import audit, catalogue
 

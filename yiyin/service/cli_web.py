@@ -27,14 +27,19 @@ class RedactCodes(logging.Filter):
 
 @app.command("serve")
 def serve(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port")] = 8000,
-    workers: Annotated[int, typer.Option(help="worker processes (use PostgreSQL for more than one)")] = 1,
+    host: Annotated[str, typer.Option(help="监听地址。\n\nAddress to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口。\n\nPort")] = 8000,
+    workers: Annotated[int, typer.Option(help="工作进程数； 多于一个时， 须用 PostgreSQL。\n\n"
+                                              "Worker processes (use PostgreSQL for more than one)")] = 1,
     forwarded_allow_ips: Annotated[str, typer.Option(
-        help="reverse proxies whose X-Forwarded-For is trusted for the client address (rate limiting)")] = "127.0.0.1",
-    access_log: Annotated[bool, typer.Option(help="log every request (verification codes redacted)")] = True,
+        help="受信任的反向代理： 采信其 X-Forwarded-For 中的客户端地址， 用于限流。\n\n"
+             "Reverse proxies whose X-Forwarded-For is trusted for the client address (rate limiting)")] = "127.0.0.1",
+    access_log: Annotated[bool, typer.Option(help="记录每个请求， 验证码已隐去。\n\n"
+                                                  "Log every request (verification codes redacted)")] = True,
 ) -> None:
-    """Serve the public verification page (/v, the QR code's URL) and API, the transparency log
+    """提供公开查验页（/v， 即二维码指向的网址）及其 API、 透明日志（瓦片、 检查点、 证明）、 状态列表， 以及 CA 的 CRL、 OCSP 和 TSA。
+
+    Serve the public verification page (/v, the QR code's URL) and API, the transparency log
     (tiles, checkpoints, proofs), the status lists, and the CA's CRL, OCSP and TSA."""
     import uvicorn
 
@@ -58,7 +63,9 @@ def serve(
 
 @app.command("public-answers")
 def public_answers_command() -> None:
-    """Prepare the public lookup's answer for every document whose answer is missing or out of
+    """为答复缺失或过时的每份文书， 预先准备公开查验的答复（服务器也会在首次查验时逐份准备）： 用于恢复登记簿后、 更改 YIYIN_PUBLIC_URL 后， 或预计查验高峰前。
+
+    Prepare the public lookup's answer for every document whose answer is missing or out of
     date (the server also prepares each as it is first looked up): after restoring a registry,
     after changing YIYIN_PUBLIC_URL, or before a crowd is expected."""
     from yiyin.registry.public_read import PublicReader
