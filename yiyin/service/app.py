@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
@@ -56,6 +57,16 @@ def _setting_up(home: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _refuse_unless_set_up(settings: Settings, db: Database) -> None:
+    """An audit opens only a registry that exists and is migrated to this version."""
+    url = make_url(settings.db_url)
+    missing = url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file()  # connecting would create it
+    if missing or not db.is_current():
+        db.dispose()
+        raise ConfigurationError(f"数据目录 {settings.home} 的登记簿（{url.render_as_string(hide_password=True)}）尚未建立或尚未升级到本版本："
+                                 f"核查不会改动它；请先运行一次 yiyin seal list 等命令完成建立或升级，再核查")
+
+
 @dataclass
 class App:
     settings: Settings
@@ -78,42 +89,31 @@ class App:
         must not write to what it checks: nothing is created or migrated, and a directory that
         is not set up, or not up to date, is refused."""
         settings = settings or Settings.from_env()
+        if set_up:
+            try:
+                settings.home.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigurationError(f"无法创建数据目录 {settings.home}：{exc}；请用 YIYIN_HOME 指定一个可写的文件夹") from exc
+        db = Database(settings.db_url)
         if not set_up:
-            return cls._for_audit(settings)
-        try:
-            settings.home.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigurationError(f"无法创建数据目录 {settings.home}：{exc}；请用 YIYIN_HOME 指定一个可写的文件夹") from exc
-        db = Database(settings.db_url)
+            _refuse_unless_set_up(settings, db)
+        organs_file = load_json(samples_dir() / "organs.json")
         fonts = FontSet.from_settings(settings.font_dirs, settings.body_fonts, settings.title_fonts)
-        app = cls(settings=settings, db=db, fonts=fonts, renderer=Renderer(fonts),
-                  store=DocumentStore(settings.documents_dir), bureau_id="", _sealers={}, _lock=threading.Lock())
-        with _setting_up(settings.home):
-            db.migrate()
-            app.pki  # noqa: B018 - the development CA, created here on first run
-            app.bureau_id = app._bootstrap()
+        app = cls(settings=settings, db=db, fonts=fonts, renderer=Renderer(fonts), store=DocumentStore(settings.documents_dir),
+                  bureau_id=str(organs_file["bureau"]), _sealers={}, _lock=threading.Lock())
+        if set_up:
+            with _setting_up(settings.home):
+                db.migrate()
+                app.pki  # noqa: B018 - the development CA, created here on first run
+                app._bootstrap(organs_file)
         return app
-
-    @classmethod
-    def _for_audit(cls, settings: Settings) -> "App":
-        url = make_url(settings.db_url)
-        missing = url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file()  # connecting would create it
-        db = Database(settings.db_url)
-        if missing or not db.is_current():
-            db.dispose()
-            raise ConfigurationError(f"数据目录 {settings.home} 的登记簿（{url.render_as_string(hide_password=True)}）尚未建立或尚未升级到本版本："
-                                     f"核查不会改动它；请先运行一次 yiyin seal list 等命令完成建立或升级，再核查")
-        fonts = FontSet.from_settings(settings.font_dirs, settings.body_fonts, settings.title_fonts)
-        return cls(settings=settings, db=db, fonts=fonts, renderer=Renderer(fonts), store=DocumentStore(settings.documents_dir),
-                   bureau_id=str(load_json(samples_dir() / "organs.json")["bureau"]), _sealers={}, _lock=threading.Lock())
 
     def close(self) -> None:
         self.db.dispose()
 
     # -- first run -------------------------------------------------------------------------
 
-    def _bootstrap(self) -> str:
-        organs_file = load_json(samples_dir() / "organs.json")
+    def _bootstrap(self, organs_file: dict[str, Any]) -> None:
         # The sample catalogue fills in what is missing; what an operator changed is left alone.
         # Processes on other machines (PostgreSQL, a shared YIYIN_HOME) are not held by the file
         # lock of _setting_up: each transaction takes the log's lock first (seals take it anyway).
@@ -139,12 +139,11 @@ class App:
                 organ = catalog.get_organ(s, spec["id"])
                 for seal_spec in spec.get("seals", []):
                     # only an organ that never had this seal gets a development one: a seal the
-                    # custodian revoked is replaced by the custodian (seal rotate / seal add), never here
+                    # custodian revoked is replaced by the custodian (seal add), never here
                     exists = s.execute(select(Seal.id).where(Seal.organ_id == organ.id, Seal.purpose == seal_spec["purpose"])).first()
                     if not exists:
                         diameter = int(seal_spec.get("diameter_mm") or standard_diameter_mm(organ.division_code, organ.name))
                         self.create_dev_seal(s, organ, seal_spec["purpose"], diameter)
-        return str(organs_file["bureau"])
 
     @cached_property
     def pki(self) -> DevPKI:

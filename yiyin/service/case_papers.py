@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yiyin.errors import NotFound, PermissionDenied, WorkflowError, YiyinError
+from yiyin.errors import NotFound, WorkflowError, YiyinError
 from yiyin.registry.cases import Case, CaseItem, CaseStep
 from yiyin.registry.models import Document, NumberingRule
 from yiyin.registry.staff import lock_trail
@@ -161,15 +161,21 @@ class FailedPaper:
     error: str
 
 
-def failed(session: Session, case_id: int) -> list[FailedPaper]:
-    """The case's papers that could not be issued and have not been issued since."""
+def title_of(doc_type: str) -> str:
+    """A document type's Chinese title (the type id itself for a type no longer in the catalogue)."""
     from yiyin.templates.catalog import DOCUMENT_TYPES
 
+    t = DOCUMENT_TYPES.get(doc_type)
+    return t.title if t else doc_type
+
+
+def failed(session: Session, case_id: int) -> list[FailedPaper]:
+    """The case's papers that could not be issued and have not been issued since."""
     steps = list(session.execute(select(CaseStep).where(CaseStep.case_id == case_id, CaseStep.action.in_(("paper", "paper_failed")))
                                  .order_by(CaseStep.id)).scalars())
     done = {st.detail.get("retry_of") for st in steps if st.action == "paper"}
-    return [FailedPaper(st.id, st.detail["doc_type"], DOCUMENT_TYPES[st.detail["doc_type"]].title if st.detail["doc_type"] in DOCUMENT_TYPES
-                        else st.detail["doc_type"], bureau_time(st.at).strftime("%Y-%m-%d %H:%M"), st.detail.get("error", ""))
+    return [FailedPaper(st.id, st.detail["doc_type"], title_of(st.detail["doc_type"]), bureau_time(st.at).strftime("%Y-%m-%d %H:%M"),
+                        st.detail.get("error", ""))
             for st in steps if st.action == "paper_failed" and st.id not in done and "data" in st.detail]
 
 
@@ -189,8 +195,10 @@ def retry(app: App, who: Principal, case_id: int, step_id: int) -> str:
                 raise WorkflowError("该文书已补出具，无需再次出具")
             case = s.get(Case, case_id)
             assert case is not None
-            who.require(*PAPER_ROLES.get(paper.doc_type, ("lead",)))
-            if paper.doc_type in (ACCEPTANCE, REJECTION) and not who.in_section(case.lead_section):
-                raise PermissionDenied(f"{who.display_name}（{who.username}）不属于{case.lead_section}，不能出具该办件的{paper.title}")
+            roles = PAPER_ROLES.get(paper.doc_type, ("lead",))
+            if paper.doc_type in (ACCEPTANCE, REJECTION):  # the lead section's acts
+                who.require_member(case.lead_section, *roles)
+            else:
+                who.require(*roles)
             data = dict(step.detail["data"])
         return _issue(app, who, case_id, paper.doc_type, data, {"retry_of": step_id})

@@ -35,7 +35,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from yiyin.errors import (AuthorityError, FieldProblem, InvalidData, NotFound, PermissionDenied, SeparationOfDuties,
+from yiyin.errors import (AuthorityError, FieldProblem, InvalidData, NotFound, SeparationOfDuties,
                           WorkflowError, YiyinError)
 from yiyin.registry import catalog
 from yiyin.registry.cases import (Case, CaseCounter, CaseItem, CaseMaterial, CaseStep, DocumentDraft, ItemProfile, Matter,
@@ -135,9 +135,7 @@ def _separate(s: Session, who: Principal, case: Case, rule: str, other: str | No
 
 
 def _section_member(who: Principal, section: str, *roles: str) -> None:
-    who.require(*roles)
-    if not who.in_section(section):
-        raise PermissionDenied(f"{who.display_name}（{who.username}）不属于{section}，不能办理该科室的事项")
+    who.require_member(section, *roles)
 
 
 def _next_ref(s: Session, app: App, on: date) -> str:
@@ -441,7 +439,7 @@ def decide(app: App, who: Principal, case_item_id: int, decision: str, reason: s
         have = set(s.execute(select(DocumentDraft.doc_type).where(DocumentDraft.case_item_id == ci.id)).scalars())
         missing = [t for t in document_types_for(s, ci, decision) if t not in have]
         if missing:
-            raise InvalidData([FieldProblem("drafts", "required", f"尚未起草：{'、'.join(_title(t) for t in missing)}")], "审批决定")
+            raise InvalidData([FieldProblem("drafts", "required", f"尚未起草：{'、'.join(case_papers.title_of(t) for t in missing)}")], "审批决定")
         ci.status, ci.decision, ci.decision_reason = decision, decision, reason.strip()
         ci.decided_by, ci.decided_at = who.username, _now(s)
         _step(s, who, case, "decide", {"decision": decision, "reason": reason.strip()}, ci)
@@ -449,13 +447,6 @@ def decide(app: App, who: Principal, case_item_id: int, decision: str, reason: s
             CaseItem.case_id == case.id, CaseItem.status.not_in(DECISIONS))).scalar_one()
         if open_items == 0:
             case.status = "待发证"
-
-
-def _title(doc_type: str) -> str:
-    from yiyin.templates.catalog import DOCUMENT_TYPES
-
-    t = DOCUMENT_TYPES.get(doc_type)
-    return t.title if t else doc_type
 
 
 # -- issuance ------------------------------------------------------------------------------------
@@ -645,10 +636,10 @@ def case_detail(app: App, case_id: int) -> dict[str, Any]:
                 "id": ci.id, "code": ci.item_code, "name": item.name if item else ci.item_code, "section": ci.section,
                 "status": ci.status, "assignee": ci.assignee, "decision": ci.decision, "decision_reason": ci.decision_reason,
                 "decided_by": ci.decided_by, "document_types": document_types_for(s, ci),
-                "document_titles": {t: _title(t) for t in document_types_for(s, ci)},
+                "document_titles": {t: case_papers.title_of(t) for t in document_types_for(s, ci)},
                 "site_inspection": bool((profile := s.get(ItemProfile, ci.item_code)) and profile.site_inspection),
                 "deadline": _deadline_json(deadline(calendar, ci.due_date, now, ci.status in DECISIONS)) if ci.due_date else None,
-                "drafts": [{"doc_type": d.doc_type, "title": _title(d.doc_type), "updated_by": d.updated_by,
+                "drafts": [{"doc_type": d.doc_type, "title": case_papers.title_of(d.doc_type), "updated_by": d.updated_by,
                             "document": _doc_json(s.get(Document, d.document_id)) if d.document_id else None} for d in drafts],
             })
         materials = [{"id": m.id, "name": m.name, "filename": m.filename, "size": m.size, "sha256": m.sha256,

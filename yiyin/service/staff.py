@@ -62,6 +62,12 @@ class Principal:
     def in_section(self, section: str) -> bool:
         return section in self.sections
 
+    def require_member(self, section: str, *roles: str) -> None:
+        """One of ``roles``, held as a member of ``section``."""
+        self.require(*roles)
+        if not self.in_section(section):
+            raise PermissionDenied(f"{self.display_name}（{self.username}）不属于{section}，不能办理该科室的事项")
+
 
 def _principal(user: StaffUser, csrf: str = "") -> Principal:
     return Principal(user.username, user.display_name, frozenset(user.roles), frozenset(user.sections), csrf)
