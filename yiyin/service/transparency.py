@@ -289,8 +289,9 @@ def sealed_hash(data: bytes) -> str:
     from pyhanko.pdf_utils.misc import PdfReadError
     from pyhanko.pdf_utils.reader import PdfFileReader
 
-    if data.lstrip()[:5] != b"%PDF-":
-        raise UnreadableDocument("文件不是 PDF（开头没有 %PDF- 标记）")
+    from yiyin.signing.validate import ensure_pdf
+
+    ensure_pdf(data)
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         ends = [int(sig.byte_range[2]) + int(sig.byte_range[3]) for sig in reader.embedded_regular_signatures]

@@ -165,6 +165,12 @@ def _collect(reader: PdfFileReader) -> tuple[list[tuple[SignatureReport, Embedde
     return embedded, damaged
 
 
+def ensure_pdf(data: bytes) -> None:
+    """Refuse, as unreadable, bytes that do not even begin as a PDF."""
+    if data.lstrip()[:5] != b"%PDF-":
+        raise UnreadableDocument("文件不是 PDF（开头没有 %PDF- 标记）")
+
+
 def validate_pdf(data: bytes, trust_roots: list[asn1_x509.Certificate], crls: list[bytes] | None = None, *,
                  ocsps: list[bytes] | None = None, at: datetime | None = None) -> PdfValidation:
     """Validate every signature in ``data`` against ``trust_roots`` only; no network access.
@@ -178,8 +184,7 @@ def validate_pdf(data: bytes, trust_roots: list[asn1_x509.Certificate], crls: li
     proves, and a seal that no timestamp proves at ``at`` itself. Revocation data are then required
     for every certificate, not merely used when present.
     """
-    if data.lstrip()[:5] != b"%PDF-":
-        raise UnreadableDocument("文件不是 PDF（开头没有 %PDF- 标记）")
+    ensure_pdf(data)
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         embedded, damaged = _collect(reader)
