@@ -221,13 +221,9 @@ def _file_records(root: ET.Element) -> list[_FileRecord]:
     return out
 
 
-def _labels(xml: bytes | None) -> dict[str, str]:
+def _labels(root: ET.Element | None) -> dict[str, str]:
     """How the findings name each file the metadata files under a document: by its 件号 (and
     what it is to that document), then its path in the package, e.g. 文件 3 的原件（data/originals/003-01.png）."""
-    try:
-        root = ET.fromstring(xml) if xml is not None and b"<!DOCTYPE" not in xml and b"<!ENTITY" not in xml else None
-    except ET.ParseError:
-        root = None
     out: dict[str, str] = {}
     for doc in root.iterfind("案卷/卷内文件/文件") if root is not None else []:
         seq = (doc.findtext("件号") or "").strip()
@@ -341,7 +337,21 @@ def check_package(path: Path, *, log_verifier: LogVerifier | None = None, expect
             if rel not in oversized:
                 data[rel] = (path / rel).read_bytes()
     payload = {p[len("data/"):]: d for p, d in data.items() if p.startswith("data/")}
-    labels = _labels(payload.get(METADATA))
+    # the metadata is read first (3-1): the findings name each file by the 件号 it is filed under
+    root: ET.Element | None = None
+    xml = payload.get(METADATA)
+    if xml is None:
+        f.add("3-1", f"缺少元数据文件 data/{METADATA}")
+    elif b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
+        f.add("3-1", f"data/{METADATA}：含有 DOCTYPE 或实体（ENTITY）声明，元数据中不允许")
+    else:
+        try:
+            root = ET.fromstring(xml)
+            if root.tag != md.ROOT or root.get("版本") != md.VERSION:
+                f.add("3-1", f"data/{METADATA}：根元素为 {root.tag}，版本 {root.get('版本')}；应为 {md.ROOT}，版本 {md.VERSION}")
+        except ET.ParseError as exc:
+            f.add("3-1", f"data/{METADATA} 无法解析（不是格式正确的 XML）：{exc}")
+    labels = _labels(root)
 
     def named(rel: str) -> str:
         """A payload file as the findings name it: 件号 first when the metadata files it under a document."""
@@ -402,20 +412,7 @@ def check_package(path: Path, *, log_verifier: LogVerifier | None = None, expect
         f.add("2-2", f"bag-info.txt 的 Payload-Oxum（字节数.文件数）为 {oxum or '（未记载）'}，而 data/ 中实有 "
                      f"{payload_count} 个文件、共 {payload_bytes} 字节")
 
-    # -- metadata (3-1, 1-2 … 1-8, 2-3, 2-4) ----------------------------------------------------
-    root: ET.Element | None = None
-    xml = payload.get(METADATA)
-    if xml is None:
-        f.add("3-1", f"缺少元数据文件 data/{METADATA}")
-    elif b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
-        f.add("3-1", f"data/{METADATA}：含有 DOCTYPE 或实体（ENTITY）声明，元数据中不允许")
-    else:
-        try:
-            root = ET.fromstring(xml)
-            if root.tag != md.ROOT or root.get("版本") != md.VERSION:
-                f.add("3-1", f"data/{METADATA}：根元素为 {root.tag}，版本 {root.get('版本')}；应为 {md.ROOT}，版本 {md.VERSION}")
-        except ET.ParseError as exc:
-            f.add("3-1", f"data/{METADATA} 无法解析（不是格式正确的 XML）：{exc}")
+    # -- metadata (1-2 … 1-8, 2-3, 2-4) ---------------------------------------------------------
     volume_el = root.find("案卷") if root is not None else None
     docs = volume_el.findall("卷内文件/文件") if volume_el is not None else []
     if root is not None:
