@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import struct
 import subprocess
-import sys
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -20,6 +17,7 @@ from yiyin.service.app import App
 from yiyin.service.lifecycle import act
 
 from .cdp import with_cjk_fonts
+from .conftest import serving
 from .test_web import PEOPLE, issue, qr_query
 
 SIZES = {"phone": (390, 844), "desktop": (1280, 900)}
@@ -35,12 +33,6 @@ def _chromium() -> str:
         subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, capture_output=True, timeout=900)
         return shutil.which("chromium") or pytest.fail("chromium did not install")
     pytest.fail("the browser test needs Debian's chromium: sudo apt-get install chromium")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _png_size(path: Path) -> tuple[int, int]:
@@ -78,31 +70,8 @@ class Browser:
 
 @pytest.fixture
 def server(app: App, home: Path):  # type: ignore[no-untyped-def]
-    port = _free_port()
-    exe = shutil.which("yiyin", path=str(Path(sys.executable).parent)) or "yiyin"
-    env = {**os.environ, "YIYIN_HOME": str(home), "YIYIN_RATE_LIMIT": "0/1"}
-    proc = subprocess.Popen([exe, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                pytest.fail(f"yiyin serve exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
-            time.sleep(0.1)
-        else:
-            pytest.fail("yiyin serve did not start")
+    with serving(home, {"YIYIN_RATE_LIMIT": "0/1"}) as (base, _):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.mark.slow

@@ -44,6 +44,7 @@ def serve(
     import uvicorn
 
     from yiyin.service.web import create_app
+    from yiyin.service.web.lookup_protocol import protocol_for
 
     try:
         application = open_app()  # creates the data directory on first run, reports bad settings
@@ -55,10 +56,11 @@ def serve(
     if workers > 1:
         application.close()
         uvicorn.run("yiyin.service.web:create_app", factory=True, host=host, port=port, workers=workers,
-                    forwarded_allow_ips=forwarded_allow_ips, log_level="info", access_log=access_log)
+                    forwarded_allow_ips=forwarded_allow_ips, log_level="info", access_log=access_log,
+                    http=protocol_for())
     else:
         uvicorn.run(create_app(application), host=host, port=port, forwarded_allow_ips=forwarded_allow_ips,
-                    log_level="info", access_log=access_log)
+                    log_level="info", access_log=access_log, http=protocol_for())
 
 
 @app.command("public-answers")

@@ -31,6 +31,15 @@ UPLOAD_COST = 5  # tokens: validating a file costs far more than a lookup
 MAX_WAITING = 8  # uploads queued for a verification slot before the answer is "busy"
 
 
+#: status, body and headers of an answer of the JSON lookup
+ApiAnswer = tuple[int, bytes, list[tuple[bytes, bytes]]]
+
+
+def _json_headers(body: bytes) -> list[tuple[bytes, bytes]]:
+    return [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store")]
+
+
 def public_codes_table() -> str:
     rows = [f"| `{code}` | {HTTP_STATUS[code]} | {MESSAGES[code]} |" for code in MESSAGES]
     return "\n".join(["| code | HTTP | message |", "| --- | --- | --- |", *rows])
@@ -113,25 +122,32 @@ class PublicChecks:
             return lookup(self.loop_reads, n, c, None, url)
         return await anyio.to_thread.run_sync(lookup, self.connect, n, c, None, url)
 
-    async def api_lookup(self, host: str | None, n: str, c: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    async def api_lookup(self, host: str | None, n: str, c: str) -> ApiAnswer:
         """The JSON API's answer to a lookup, rate limit included: status, body, headers."""
+        if self.inline_reads:
+            return self.api_lookup_inline(host, n, c)
         key = client_key(host)
-        if self.limiter.allow(key):
-            url = self.app.settings.public_url
-            if self.inline_reads:
-                reply = api_lookup(self.loop_reads, n, c, None, url)
-            else:
-                reply = await anyio.to_thread.run_sync(api_lookup, self.connect, n, c, None, url)
-            if reply.prepare:
-                self.preparer.note(reply.prepare)
-            extra: list[tuple[bytes, bytes]] = []
-        else:
-            reply = Reply(429, encode(Outcome("rate_limited")))
-            extra = [(b"retry-after", str(self.limiter.retry_after(key)).encode())]
-        status, body = reply.status, reply.body
-        return status, body, [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"cache-control", b"no-store"), *extra]
+        if not self.limiter.allow(key):
+            return self._refused(key)
+        reply = await anyio.to_thread.run_sync(api_lookup, self.connect, n, c, None, self.app.settings.public_url)
+        return self._answer(reply)
+
+    def api_lookup_inline(self, host: str | None, n: str, c: str) -> ApiAnswer:
+        """:meth:`api_lookup` on the event loop's own connection, without awaiting: only where
+        ``inline_reads`` holds (SQLite)."""
+        key = client_key(host)
+        if not self.limiter.allow(key):
+            return self._refused(key)
+        return self._answer(api_lookup(self.loop_reads, n, c, None, self.app.settings.public_url))
+
+    def _refused(self, key: str) -> ApiAnswer:
+        body = encode(Outcome("rate_limited"))
+        return 429, body, [*_json_headers(body), (b"retry-after", str(self.limiter.retry_after(key)).encode())]
+
+    def _answer(self, reply: Reply) -> ApiAnswer:
+        if reply.prepare:
+            self.preparer.note(reply.prepare)
+        return reply.status, reply.body, _json_headers(reply.body)
 
     async def check(self, data: bytes) -> Outcome:
         if self.slots.statistics().tasks_waiting >= MAX_WAITING:
