@@ -1,8 +1,8 @@
 """Public JSON lookup over HTTP with one million licences, next to nginx serving a static file of
 the same size on the same machine (the ceiling for one HTTP request on loopback).
 
-    .venv/bin/python bench/bench_lookup.py [--rows 1000000] [--home DIR] [--duration 10]
-                                           [--connections 1,8,32] [--workers 1,2]
+    .venv/bin/python bench/bench_lookup.py [--rows 1000000] [--home DIR] [--duration 10] [--rounds 3]
+                                           [--connections 1,8,32] [--workers 1,2] [--before GITREF]
 
 1. A data directory is bootstrapped and one real licence is issued through the pipeline; its rows
    (numbers, documents, status_events, licence_records, status_list_entries) are then cloned in bulk straight into the
@@ -18,13 +18,18 @@ the same size on the same machine (the ceiling for one HTTP request on loopback)
    nothing else: the floor of any Python web application on this machine.
 5. nginx (Debian's, started from a private config that listens on 127.0.0.1 only, stopped after)
    serves a file of the lookup's response size, under the same wrk runs.
+6. With ``--before GITREF``, ``yiyin serve`` as it was at that commit runs beside today's, on the
+   same data.
 
-Both servers and wrk share this machine's cores. Prints a Markdown table.
+All servers run at once and are measured one after another, ``--rounds`` times over; each
+share of nginx is taken within one round. The servers and wrk share this machine's cores.
+Prints a Markdown table of medians.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -33,6 +38,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import sqlite3
 import subprocess
 import sys
@@ -181,9 +187,11 @@ def script_stats_only() -> Path:
     return _STATS_ONLY
 
 
-def start_yiyin(home: Path, workers: int) -> tuple[subprocess.Popen, str]:
+def start_yiyin(home: Path, workers: int, pythonpath: Path | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "YIYIN_HOME": str(home), "YIYIN_RATE_LIMIT": "0/1"}
+    if pythonpath is not None:  # the package from elsewhere, with this checkout's sample data
+        env.update(PYTHONPATH=str(pythonpath), YIYIN_SAMPLES=str(ROOT / "samples"))
     exe = shutil.which("yiyin", path=str(Path(sys.executable).parent)) or "yiyin"
     # no access log, as nginx below
     proc = subprocess.Popen([exe, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
@@ -210,6 +218,7 @@ def start_empty_asgi(root: Path, body: bytes, workers: int) -> tuple[subprocess.
     """uvicorn (as yiyin serve runs it: uvloop, httptools, no access log) serving the same bytes
     from an ASGI app that does nothing else: what any Python web application pays per request
     on this machine before it does any work."""
+    root.mkdir(parents=True, exist_ok=True)
     (root / "empty_app.py").write_text(_EMPTY_APP)
     (root / "body.json").write_bytes(body)
     port = free_port()
@@ -232,7 +241,9 @@ def stop(proc: subprocess.Popen) -> None:
 
 def start_nginx(root: Path, body: bytes) -> tuple[Path, str]:
     port = free_port()
-    root.chmod(0o755)  # nginx's workers run as nobody
+    root.mkdir(parents=True, exist_ok=True)
+    for folder in (root.parent, root):
+        folder.chmod(0o755)  # nginx's workers run as nobody
     (root / "html").mkdir(parents=True, exist_ok=True)
     (root / "html" / "lookup.json").write_bytes(body)
     (root / "logs").mkdir(exist_ok=True)
@@ -313,6 +324,8 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--connections", default="1,8,32")
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--rounds", type=int, default=3, help="times each server is measured, interleaved")
+    ap.add_argument("--before", metavar="GITREF", help="also run yiyin serve as it was at this commit")
     ap.add_argument("--build-only", action="store_true", help="build (or reuse) and compare in process; no HTTP runs")
     args = ap.parse_args()
     for tool in ("wrk", "nginx"):
@@ -342,65 +355,94 @@ def main() -> None:
     script = home / "lookup.lua"
     wrk_script(script, rows)
     conns = [int(x) for x in args.connections.split(",")]
-    results: list[tuple[str, int, dict]] = []
-
-    body = b""
-    for workers in (int(w) for w in args.workers.split(",")):
-        proc, base = start_yiyin(home, workers)
-        try:
-            import urllib.request
-
-            sample = 2 + rows // 2
-            with urllib.request.urlopen(f"{base}/api/v1/verify?n={quote(number_for(sample))}&c={code_for(sample)}") as r:
-                body = r.read()
-                assert json.loads(body)["result"] == "found"
-            run_wrk(base + "/", 8, 3, script)  # warm up
+    worker_counts = [int(w) for w in args.workers.split(",")]
+    servers: list[Server] = []
+    scratch = Path(tempfile.mkdtemp(prefix="yiyin-bench-servers-"))
+    nginx_conf: Path | None = None
+    try:
+        for workers in worker_counts:
+            servers.append(Server(f"yiyin serve, {plural(workers)}", *start_yiyin(home, workers), script))
+        body = sample_answer(servers[0].base, rows)
+        if args.before:
+            old = checkout(args.before, scratch / "before")
+            for workers in worker_counts:
+                servers.append(Server(f"yiyin serve at {args.before}, {plural(workers)}",
+                                      *start_yiyin(home, workers, pythonpath=old), script))
+        for workers in worker_counts:
+            servers.append(Server(f"uvicorn, empty ASGI app, {plural(workers)}",
+                                  *start_empty_asgi(scratch / f"asgi-{workers}", body, workers), None))
+        nginx_conf, nginx_base = start_nginx(scratch / "nginx", body)
+        servers.append(Server("nginx, static file of the same size", None, nginx_base + "/lookup.json", None))
+        for server in servers:  # warm up
+            run_wrk(server.url, 8, 3, server.script)
+        # Every server is measured once per round, one after the other, at each connection count:
+        # this machine's speed drifts by minutes, and the shares are taken within a round.
+        runs: dict[tuple[str, int], list[dict]] = {}
+        for rnd in range(args.rounds):
             for c in conns:
-                r = run_wrk(base + "/", c, args.duration, script)
-                results.append((f"yiyin serve, {workers} worker{'s' if workers > 1 else ''}", c, r))
-                print(f"yiyin w={workers} c={c}: {r}", flush=True)
-        finally:
-            stop(proc)
-
-    eroot = Path(tempfile.mkdtemp(prefix="yiyin-bench-asgi-"))
-    try:
-        for workers in (int(w) for w in args.workers.split(",")):
-            proc, ebase = start_empty_asgi(eroot, body, workers)
-            try:
-                run_wrk(f"{ebase}/", 8, 3, None)
-                for c in conns:
-                    r = run_wrk(f"{ebase}/", c, args.duration, None)
-                    results.append((f"uvicorn, empty ASGI app, {workers} worker{'s' if workers > 1 else ''}", c, r))
-                    print(f"empty ASGI w={workers} c={c}: {r}", flush=True)
-            finally:
-                stop(proc)
+                for server in servers:
+                    r = run_wrk(server.url, c, args.duration, server.script)
+                    runs.setdefault((server.name, c), []).append(r)
+                    print(f"round {rnd + 1} c={c} {server.name}: {r['rps']:,.0f}/s p99 {r['p99']} ms", flush=True)
     finally:
-        shutil.rmtree(eroot, ignore_errors=True)
-
-    nroot = Path(tempfile.mkdtemp(prefix="yiyin-bench-nginx-"))
-    conf, nbase = start_nginx(nroot, body)
-    try:
-        run_wrk(f"{nbase}/lookup.json", 8, 3, None)
-        for c in conns:
-            r = run_wrk(f"{nbase}/lookup.json", c, args.duration, None)
-            results.append(("nginx, static file of the same size", c, r))
-            print(f"nginx c={c}: {r}", flush=True)
-    finally:
-        stop_nginx(conf, nroot)
-        shutil.rmtree(nroot, ignore_errors=True)
-    if args.home is None:  # a 3 GiB registry nobody asked to keep
+        for server in servers:
+            if server.proc is not None:
+                stop(server.proc)
+        if nginx_conf is not None:
+            stop_nginx(nginx_conf, scratch / "nginx")
+        shutil.rmtree(scratch, ignore_errors=True)
+    if args.home is None:  # a 7 GiB registry nobody asked to keep
         shutil.rmtree(home, ignore_errors=True)
 
-    nginx = {c: r for name, c, r in results if name.startswith("nginx")}
     print(f"\nlicences: {rows:,}; database {db_size / 2**20:,.0f} MiB; response {len(body):,} bytes; "
-          f"CPU: {os.cpu_count()} cores shared by server and wrk; in process, µs per lookup: {in_process}\n")
+          f"CPU: {os.cpu_count()} cores shared by server and wrk; in process, µs per lookup: {in_process}; "
+          f"{args.rounds} rounds of {args.duration} s: medians, shares taken against nginx in the same round\n")
     print("| server | connections | requests/s | p50 ms | p99 ms | max ms | share of nginx | errors |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, c, r in results:
-        share = r["rps"] / nginx[c]["rps"] if c in nginx else 0
-        print(f"| {name} | {c} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['max']:.1f} | "
-              f"{share:.0%} | {r['non2xx'] + r['socket_errors']} |")
+    nginx_name = servers[-1].name
+    for server in servers:
+        for c in conns:
+            mine, theirs = runs[(server.name, c)], runs[(nginx_name, c)]
+            shares = [a["rps"] / b["rps"] for a, b in zip(mine, theirs)]
+            med = {key: statistics.median(r[key] for r in mine) for key in ("rps", "p50", "p99")}
+            print(f"| {server.name} | {c} | {med['rps']:,.0f} | {med['p50']:.2f} | {med['p99']:.2f} | "
+                  f"{max(r['max'] for r in mine):.1f} | {statistics.median(shares):.0%} "
+                  f"({min(shares):.0%}-{max(shares):.0%}) | {sum(r['non2xx'] + r['socket_errors'] for r in mine)} |")
 
+
+@dataclasses.dataclass
+class Server:
+    name: str
+    proc: subprocess.Popen | None
+    base: str
+    script: Path | None
+
+    @property
+    def url(self) -> str:
+        return self.base if self.proc is None else self.base + "/"
+
+
+def plural(workers: int) -> str:
+    return f"{workers} worker{'s' if workers > 1 else ''}"
+
+
+def sample_answer(base: str, rows: int) -> bytes:
+    """One licence's answer from the running server: the size nginx's file is given."""
+    import urllib.request
+
+    sample = 2 + rows // 2
+    with urllib.request.urlopen(f"{base}/api/v1/verify?n={quote(number_for(sample))}&c={code_for(sample)}") as r:
+        body = r.read()
+    assert json.loads(body)["result"] == "found"
+    return body
+
+
+def checkout(ref: str, into: Path) -> Path:
+    """The package as it was at ``ref``, to run the same server from (``PYTHONPATH``)."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "yiyin"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
 
 if __name__ == "__main__":
     main()
