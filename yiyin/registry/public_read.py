@@ -43,6 +43,10 @@ _STATEMENTS = {
  a.good_until, (SELECT max(e.id) FROM status_events e WHERE e.document_id = d.id)
  FROM documents d LEFT JOIN public_answers a ON a.document_id = d.id WHERE d.number IN (:n0, :n1, :n2)""",
 }
+# A number without brackets has one form: one index probe instead of SQLite's building a list to
+# search. Which statement runs depends on what was typed, never on what the registry holds.
+_STATEMENTS |= {f"{name}_one": sql.replace("IN (:n0, :n1, :n2)", "= :n0")
+                for name, sql in _STATEMENTS.items() if "IN (:n0, :n1, :n2)" in sql}
 
 
 @dataclass(frozen=True)
@@ -123,11 +127,15 @@ class PreparedRow:
             (self.good_until is None or on <= _date(self.good_until))  # type: ignore[operator]
 
 
-def _forms(forms: list[str]) -> dict[str, str]:
+def _by_forms(statement: str, forms: list[str]) -> tuple[str, dict[str, str]]:
+    """The statement for these forms of one number, and its parameters."""
+    forms = list(dict.fromkeys(forms))
     if not 1 <= len(forms) <= NUMBER_FORMS:
         raise ValueError(f"between 1 and {NUMBER_FORMS} forms of a number")
+    if len(forms) == 1:
+        return f"{statement}_one", {"n0": forms[0]}
     padded = [*forms, *[forms[0]] * (NUMBER_FORMS - len(forms))]
-    return {f"n{i}": f for i, f in enumerate(padded)}
+    return statement, {f"n{i}": f for i, f in enumerate(padded)}
 
 
 class PublicReads:
@@ -145,13 +153,15 @@ class PublicReads:
         :data:`NUMBER_FORMS`), not yet decoded: the caller compares the verification code first,
         so that a wrong code costs no more than an unknown number. The statement is the same
         whatever the forms, and whether or not any exists."""
-        self.cursor.execute(self.statements["by_number"], _forms(forms))
+        statement, values = _by_forms("by_number", forms)
+        self.cursor.execute(self.statements[statement], values)
         return [Found(row) for row in self.cursor.fetchall()]
 
     def answers_by_number(self, forms: list[str]) -> list[PreparedRow]:
         """Like :meth:`by_number`, the rows for these forms of a number, but with each document's
         prepared answer (if any) and its newest status act instead of the document itself."""
-        self.cursor.execute(self.statements["answers_by_number"], _forms(forms))
+        statement, values = _by_forms("answers_by_number", forms)
+        self.cursor.execute(self.statements[statement], values)
         return [PreparedRow(*row) for row in self.cursor.fetchall()]
 
     def last_event(self, document_id: str) -> int:
