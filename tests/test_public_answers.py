@@ -94,3 +94,39 @@ def test_yiyin_public_answers_prepares_every_document(app: App, home) -> None:  
     assert "answers prepared" in done.stdout
     connect = PublicReader(read_engine(app))
     assert prepare_all(app, connect, app.settings.public_url) == 0  # nothing left to prepare
+
+
+def test_answers_prepared_before_they_carried_their_number_are_found_by_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Migration 0008 gives the answers already prepared their document's number and code digest,
+    and the lookup then serves them from the answers' own index."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from yiyin.config import Settings
+    from yiyin.registry.db import alembic_config
+
+    app = App.open(Settings.from_env({"YIYIN_HOME": str(tmp_path)}))
+    try:
+        doc = issue(app, "ANSWER-MIGRATE")
+        connect = PublicReader(read_engine(app))
+        fresh = api_lookup(connect, doc.number, doc.verification_code, None, URL)
+        prepare(app, connect, [fresh.prepare], date.today(), URL)
+        cfg = alembic_config(app.db.url)
+        with app.db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0007_archive_packages")
+            assert "number" not in {c["name"] for c in sa.inspect(conn).get_columns("public_answers")}
+        with app.db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "heads")
+        with app.db.session() as s:
+            row = s.scalars(select(PublicAnswer).where(PublicAnswer.document_id == doc.document_id)).one()
+            digest = s.execute(sa.text("SELECT code_digest FROM documents WHERE id = :id"), {"id": doc.document_id}).scalar_one()
+        assert (row.number, row.code_digest) == (doc.number, digest)
+        connect = PublicReader(read_engine(app))
+        with connect() as reads:
+            assert [r.id for r in reads.prepared_by_number([doc.number])] == [doc.document_id]
+        served = api_lookup(connect, doc.number, doc.verification_code, None, URL)
+        assert served.prepare is None and served.body == fresh.body
+    finally:
+        app.close()

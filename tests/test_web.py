@@ -110,9 +110,10 @@ def test_wrong_code_and_unknown_number_look_the_same(app: App, client: TestClien
         engine.dispose()
     assert wrong.status_code == unknown.status_code == 404
     assert wrong.content == unknown.content and wrong.json()["error"]["code"] == "not_found"
-    # the same single read either way, in a transaction that takes no lock
+    # the same reads either way (the prepared answers, then the documents), taking no lock
     selects = [q for q in wrong_sql if q.lstrip().startswith("SELECT")]
-    assert wrong_sql == unknown_sql and len(selects) == 1 and "FROM documents" in selects[0], wrong_sql
+    assert wrong_sql == unknown_sql and len(selects) == 2, wrong_sql
+    assert "FROM public_answers a WHERE a.number" in selects[0] and "FROM documents" in selects[1]
     assert not any(q.lstrip().upper().startswith(("BEGIN IMMEDIATE", "INSERT", "UPDATE")) for q in wrong_sql)
     # a wrong code is refused before the row is decoded (no JSON parsed, no view built)
     decoded: list[str] = []

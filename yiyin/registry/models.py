@@ -165,6 +165,11 @@ class PublicAnswer(Base):
 
     __tablename__ = "public_answers"
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    # the document's number and code digest again, so that a lookup finds its answer in one
+    # index of this table rather than through the documents' (always written; nullable only
+    # because making them NOT NULL on an existing SQLite table means rebuilding it)
+    number: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    code_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     format: Mapped[int] = mapped_column(Integer)
     base_url: Mapped[str] = mapped_column(String(500))

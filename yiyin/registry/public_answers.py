@@ -21,6 +21,8 @@ from yiyin.registry.models import Document, PublicAnswer, StatusEvent
 @dataclass(frozen=True)
 class Prepared:
     document_id: str
+    number: str
+    code_digest: str
     body: bytes
     last_event_id: int
     good_from: date | None
@@ -32,15 +34,15 @@ def store(session: Session, answers: Sequence[Prepared], answer_format: int, bas
     if not answers:
         return
     now = datetime.now(timezone.utc)
-    rows = [{"document_id": a.document_id, "body": a.body, "format": answer_format, "base_url": base_url,
+    rows = [{"document_id": a.document_id, "number": a.number, "code_digest": a.code_digest, "body": a.body, "format": answer_format, "base_url": base_url,
              "last_event_id": a.last_event_id, "good_from": a.good_from, "good_until": a.good_until,
              "prepared_at": now} for a in answers]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(PublicAnswer)
     session.execute(stmt.on_conflict_do_update(
         index_elements=[PublicAnswer.document_id],
-        set_={c: stmt.excluded[c] for c in ("body", "format", "base_url", "last_event_id", "good_from", "good_until",
-                                            "prepared_at")}), rows)
+        set_={c: stmt.excluded[c] for c in ("number", "code_digest", "body", "format", "base_url", "last_event_id",
+                                            "good_from", "good_until", "prepared_at")}), rows)
 
 
 def needing(session: Session, answer_format: int, base_url: str, on: date, after: str = "", limit: int = 500) -> list[str]:
