@@ -19,7 +19,7 @@ the same size on the same machine (the ceiling for one HTTP request on loopback)
 5. nginx (Debian's, started from a private config that listens on 127.0.0.1 only, stopped after)
    serves a file of the lookup's response size, under the same wrk runs.
 6. With ``--before GITREF``, ``yiyin serve`` as it was at that commit runs beside today's, on the
-   same data.
+   same data (or on ``--before-home``, a copy of it at that commit's schema).
 
 All servers run at once and are measured one after another, ``--rounds`` times over; each
 share of nginx is taken within one round. The servers and wrk share this machine's cores.
@@ -326,6 +326,8 @@ def main() -> None:
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--rounds", type=int, default=3, help="times each server is measured, interleaved")
     ap.add_argument("--before", metavar="GITREF", help="also run yiyin serve as it was at this commit")
+    ap.add_argument("--before-home", type=Path, metavar="DIR",
+                    help="the data directory of --before's servers, when its schema is older (a copy of --home made before)")
     ap.add_argument("--build-only", action="store_true", help="build (or reuse) and compare in process; no HTTP runs")
     args = ap.parse_args()
     for tool in ("wrk", "nginx"):
@@ -367,7 +369,7 @@ def main() -> None:
             old = checkout(args.before, scratch / "before")
             for workers in worker_counts:
                 servers.append(Server(f"yiyin serve at {args.before}, {plural(workers)}",
-                                      *start_yiyin(home, workers, pythonpath=old), script))
+                                      *start_yiyin(args.before_home or home, workers, pythonpath=old), script))
         for workers in worker_counts:
             servers.append(Server(f"uvicorn, empty ASGI app, {plural(workers)}",
                                   *start_empty_asgi(scratch / f"asgi-{workers}", body, workers), None))
