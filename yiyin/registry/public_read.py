@@ -20,10 +20,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine
 
@@ -111,9 +111,9 @@ class Found:
                               (list_id, idx) if list_id is not None else None)
 
 
-@dataclass(frozen=True)
-class PreparedRow:
-    """A document found by number, with its prepared public answer when there is one."""
+class PreparedRow(NamedTuple):
+    """A document found by number, with its prepared public answer when there is one (a named
+    tuple: made once per lookup, where a frozen dataclass's making showed in the profile)."""
 
     id: str
     code_digest: str
@@ -220,11 +220,11 @@ class PublicReader:
             self._connection = engine.raw_connection()  # checked out for good
             self.held = PublicReads(self._connection.cursor(), self.statements)
 
+    def __call__(self) -> AbstractContextManager[PublicReads]:
+        return nullcontext(self.held) if self.held is not None else self._pooled()
+
     @contextmanager
-    def __call__(self) -> Iterator[PublicReads]:
-        if self.held is not None:
-            yield self.held
-            return
+    def _pooled(self) -> Iterator[PublicReads]:
         conn = self.engine.raw_connection()
         try:
             cursor = conn.cursor()
