@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,3 +99,33 @@ def test_templates_lists_types_and_fields(cli_home: Path) -> None:
     r = run_cli("templates", home=cli_home)
     assert r.returncode == 0
     assert "licence_drug_retail  药品经营许可证" in r.stdout and "统一社会信用代码" in r.stdout
+
+
+def test_every_help_page_describes_its_help_option_in_chinese_first() -> None:
+    """`yiyin … --help` for every group and command, as a clerk would ask it."""
+    import click
+    import typer.main
+    from typer.testing import CliRunner
+
+    from yiyin.service.cli import app
+
+    def paths(group: Any, ctx: click.Context, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+        found = [prefix]
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
+            if hasattr(command, "list_commands"):  # a group (typer's own click, not click's classes)
+                found += paths(command, click.Context(command, parent=ctx, info_name=name), (*prefix, name))
+            else:
+                found.append((*prefix, name))
+        return found
+
+    root = typer.main.get_command(app)
+    every = paths(root, click.Context(root, info_name="yiyin"), ())
+    assert ("seal", "add") in every and ("serve",) in every and len(every) > 40
+    runner = CliRunner()
+    for path in every:
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "120"})
+        assert result.exit_code == 0, (path, result.output)
+        text = " ".join(result.output.split())
+        assert "显示本帮助并退出。" in text, path
+        assert text.index("显示本帮助并退出") < text.index("Show this message and exit"), path

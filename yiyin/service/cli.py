@@ -13,12 +13,12 @@ import typer
 from yiyin.config import BUREAU_TIME, Settings
 from yiyin.errors import FieldProblem, InvalidData, YiyinError
 from yiyin.service.cli_archive import archive_app
-from yiyin.service.cli_common import fail, open_app, quiet_validation_logs
+from yiyin.service.cli_common import Commands, fail, open_app, quiet_validation_logs
 from yiyin.service.cli_log import STATUS_ACTS, _act_command, log_app, status_command
 from yiyin.service.cli_registry import licence_app, numbering_app
 from yiyin.service.cli_seal import seal_app
 
-app = typer.Typer(help="一印 yiyin：签发、 盖章和查验审批局的文书。 Issue, seal and verify the approval bureau's documents.", no_args_is_help=True,
+app = typer.Typer(cls=Commands, rich_markup_mode=None, help="一印 yiyin：签发、 盖章和查验审批局的文书。 Issue, seal and verify the approval bureau's documents.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(seal_app, name="seal")
 app.add_typer(log_app, name="log")

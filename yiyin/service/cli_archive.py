@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from yiyin.errors import FieldProblem, InvalidData
-from yiyin.service.cli_common import fail, open_app, quiet_validation_logs, reported_errors
+from yiyin.service.cli_common import Commands, fail, open_app, quiet_validation_logs, reported_errors
 
-archive_app = typer.Typer(help="档案：每个事项立卷归档一套档案， 并作四性检测。\n\nArchives: build and check one set of archives (一套档案) per matter.",
+archive_app = typer.Typer(cls=Commands, rich_markup_mode=None, help="档案：每个事项立卷归档一套档案， 并作四性检测。\n\nArchives: build and check one set of archives (一套档案) per matter.",
                           no_args_is_help=True)
 
 

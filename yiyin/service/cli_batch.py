@@ -10,10 +10,10 @@ from typing import Annotated
 import typer
 
 from yiyin.service.cli import app
-from yiyin.service.cli_common import open_app, reported_errors
+from yiyin.service.cli_common import Commands, open_app, reported_errors
 from yiyin.service.cli_staff import cli_actor
 
-batch_app = typer.Typer(help="批量签发 batch issuance: re-issue after a change of rules, progress, resume.", no_args_is_help=True)
+batch_app = typer.Typer(cls=Commands, rich_markup_mode=None, help="批量签发 batch issuance: re-issue after a change of rules, progress, resume.", no_args_is_help=True)
 app.add_typer(batch_app, name="batch")
 
 
@@ -66,7 +66,7 @@ def reissue(
     item: Annotated[str, typer.Option(help="只换发该事项的证照。\n\nOnly licences of this item")] = "",
     limit: Annotated[int, typer.Option(help="最多换发几份（0：全部）。\n\nAt most this many (0: all)")] = 0,
     number: Annotated[list[str], typer.Option("--number", help="只换发这份证照（可重复给出）。\n\nOnly this licence (repeatable)")] = [],  # noqa: B006
-    detach: Annotated[bool, typer.Option(help="只排队， 由 `yiyin worker` 工作进程签发。\n\n"
+    detach: Annotated[bool, typer.Option("--detach", help="只排队， 由 `yiyin worker` 工作进程签发。\n\n"
                                               "Only queue it; `yiyin worker` processes issue it")] = False,
     threads: Annotated[int, typer.Option(help=_THREADS_HELP)] = 1,
 ) -> None:
@@ -95,7 +95,7 @@ def reissue(
 def issue(
     file: Annotated[Path, typer.Argument(help="JSON Lines 文件： 每行一份文书 {\"type\", \"item\", \"case\", \"data\"}。\n\n"
                                               "JSON Lines: one {\"type\", \"item\", \"case\", \"data\"} per document")],
-    detach: Annotated[bool, typer.Option(help="只排队。\n\nOnly queue it")] = False,
+    detach: Annotated[bool, typer.Option("--detach", help="只排队。\n\nOnly queue it")] = False,
     threads: Annotated[int, typer.Option(help=_THREADS_HELP)] = 1,
 ) -> None:
     """从一个文件签发多份文书， 作为一个批量任务。
@@ -136,7 +136,7 @@ def status(job_id: Annotated[int, typer.Argument(help="批量任务号； 省略
 @batch_app.command("resume")
 def resume(
     job_id: Annotated[int, typer.Argument(help="批量任务号。\n\nBatch number")],
-    detach: Annotated[bool, typer.Option(help="只重新排队。\n\nOnly queue it again")] = False,
+    detach: Annotated[bool, typer.Option("--detach", help="只重新排队。\n\nOnly queue it again")] = False,
     threads: Annotated[int, typer.Option(help=_THREADS_HELP)] = 1,
 ) -> None:
     """崩溃之后： 释放已不在的工作进程占着的任务， 继续签发。

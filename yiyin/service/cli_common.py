@@ -5,12 +5,38 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 from yiyin.config import Settings
 from yiyin.errors import YiyinError
+
+
+HELP_OPTION_TEXT = "显示本帮助并退出。\n\nShow this message and exit."
+
+
+def _bilingual(option: Any) -> Any:
+    if option is not None:
+        option.help = HELP_OPTION_TEXT
+    return option
+
+
+class Commands(TyperGroup):
+    """A command group whose ``--help`` option, and its commands', is described as every other
+    option is: Chinese, then English. Every group is also made with ``rich_markup_mode=None``:
+    rich's boxed help cut Chinese option texts short with "…" on an 80-column terminal, where
+    click's plain help wraps them whole."""
+
+    def get_help_option(self, ctx: typer.Context) -> Any:
+        return _bilingual(super().get_help_option(ctx))
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and not isinstance(command, Commands):
+            _bilingual(command.get_help_option(ctx))
+        return command
 
 
 def fail(exc: YiyinError) -> NoReturn:

@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 
 from yiyin.errors import FieldProblem, InvalidData, UnreadableDocument
-from yiyin.service.cli_common import fail, open_app, open_for_audit, reported_errors
+from yiyin.service.cli_common import Commands, fail, open_app, open_for_audit, reported_errors
 
-log_app = typer.Typer(help="透明日志 transparency log: signed checkpoints, inclusion proofs, audit.", no_args_is_help=True)
+log_app = typer.Typer(cls=Commands, rich_markup_mode=None, help="透明日志 transparency log: signed checkpoints, inclusion proofs, audit.", no_args_is_help=True)
 
 
 @log_app.command()

@@ -18,9 +18,9 @@ from typing import Annotated
 import typer
 
 from yiyin.errors import FieldProblem, InvalidData, NotFound
-from yiyin.service.cli_common import open_app, reported_errors
+from yiyin.service.cli_common import Commands, open_app, reported_errors
 
-licence_app = typer.Typer(help="证照 licences: national identifier and metadata, new versions (变更/延续), status lists.",
+licence_app = typer.Typer(cls=Commands, rich_markup_mode=None, help="证照 licences: national identifier and metadata, new versions (变更/延续), status lists.",
                           no_args_is_help=True)
 
 
@@ -112,7 +112,7 @@ def status_list_command(
     typer.echo(json.dumps(cred, ensure_ascii=False, indent=2))
 
 
-numbering_app = typer.Typer(help="编号规则 numbering: the pattern of each organ's numbers, per document type and year.",
+numbering_app = typer.Typer(cls=Commands, rich_markup_mode=None, help="编号规则 numbering: the pattern of each organ's numbers, per document type and year.",
                             no_args_is_help=True)
 
 

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from yiyin.service.cli_common import open_app, reported_errors
+from yiyin.service.cli_common import Commands, open_app, reported_errors
 
-seal_app = typer.Typer(help="印章备案 seal registry: register, list, rotate and revoke seals.", no_args_is_help=True)
+seal_app = typer.Typer(cls=Commands, rich_markup_mode=None, help="印章备案 seal registry: register, list, rotate and revoke seals.", no_args_is_help=True)
 _SEAL_ID_HELP = "印章号， 见 `yiyin seal list`。\n\nSeal number from `yiyin seal list`"
 _ACTOR_HELP = "经办人（印章管理人）。\n\nWho does it (the seal custodian)"
 

@@ -13,11 +13,11 @@ from typing import Annotated
 import typer
 
 from yiyin.service.cli import app
-from yiyin.service.cli_common import open_for_audit, open_app, reported_errors
+from yiyin.service.cli_common import Commands, open_app, open_for_audit, reported_errors
 
-user_app = typer.Typer(help="工作人员 staff accounts: add, list, API tokens, passwords.", no_args_is_help=True)
-audit_app = typer.Typer(help="审计 the audit trail: list, export for inspection, check.", no_args_is_help=True)
-catalog_app = typer.Typer(help="事项目录 approval items and combined matters: list, import.", no_args_is_help=True)
+user_app = typer.Typer(cls=Commands, rich_markup_mode=None, help="工作人员 staff accounts: add, list, API tokens, passwords.", no_args_is_help=True)
+audit_app = typer.Typer(cls=Commands, rich_markup_mode=None, help="审计 the audit trail: list, export for inspection, check.", no_args_is_help=True)
+catalog_app = typer.Typer(cls=Commands, rich_markup_mode=None, help="事项目录 approval items and combined matters: list, import.", no_args_is_help=True)
 _USERNAME_HELP = "登录名。\n\nLogin name"
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
@@ -52,8 +52,8 @@ def user_add(
     section: Annotated[list[str], typer.Option("--section", help="审查人员或牵头人员的审批业务科， 如 医药器械审批科， 可重复给出。\n\n"
                                                                 "审批业务科 of a reviewer or lead, e.g. 医药器械审批科 (repeatable)")] = [],  # noqa: B006
     name: Annotated[str, typer.Option(help="显示的姓名， 如 王丽。\n\nDisplay name, e.g. 王丽")] = "",
-    password_stdin: Annotated[bool, typer.Option(help="从标准输入读取密码。\n\nRead the password from standard input")] = False,
-    no_password: Annotated[bool, typer.Option(help="只用 API 令牌， 不能登录页面。\n\nAPI token only, no page login")] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取密码。\n\nRead the password from standard input")] = False,
+    no_password: Annotated[bool, typer.Option("--no-password", help="只用 API 令牌， 不能登录页面。\n\nAPI token only, no page login")] = False,
 ) -> None:
     """创建工作人员账号。 密码会提示输入（或从标准输入、 $YIYIN_NEW_PASSWORD 读取）。
     Create a staff account. The password is asked for (or read from stdin / $YIYIN_NEW_PASSWORD)."""
@@ -104,7 +104,7 @@ def user_token(
 
 @user_app.command("password")
 def user_password(username: Annotated[str, typer.Argument(help=_USERNAME_HELP)],
-                  password_stdin: Annotated[bool, typer.Option(help="从标准输入读取新密码。\n\nRead it from standard input")] = False) -> None:
+                  password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取新密码。\n\nRead it from standard input")] = False) -> None:
     """设置新密码（该用户的页面会话随即结束）。
     Set a new password (ends the user's page sessions)."""
     from yiyin.service.staff import set_password
