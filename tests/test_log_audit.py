@@ -223,3 +223,34 @@ def test_auditing_a_directory_that_is_not_set_up_creates_nothing(tmp_path: Path)
         r = run_cli(*args, home=home)
         assert r.returncode == 2 and "尚未建立" in r.stderr + r.stdout, r.stderr
     assert list(home.iterdir()) == []
+
+
+def test_the_live_audit_check_names_every_deleted_entry(tmp_path: Path) -> None:
+    """Two entries deleted from the audit trail, far apart: `yiyin audit check` names both, and
+    an entry changed after the second gap, rather than stopping at the first."""
+    import sqlalchemy as sa
+
+    from yiyin.service import audit as audit_trail
+
+    from .conftest import run_cli
+
+    home = tmp_path / "home"
+    app = App.open(Settings.from_env({"YIYIN_HOME": str(home)}))
+    try:
+        with app.db.transaction() as s:
+            for n in range(8):
+                audit_trail.record(s, "clerk.li", "test.act", f"act {n}")
+        with app.db.session() as s:
+            first = s.execute(sa.text("SELECT min(seq) FROM audit_entries WHERE actor = 'clerk.li'")).scalar_one()
+    finally:
+        app.close()
+    db = sqlite3.connect(home / "yiyin.db")
+    db.execute("DELETE FROM audit_entries WHERE seq IN (?, ?)", (first + 1, first + 4))
+    db.execute("UPDATE audit_entries SET target = 'act 99' WHERE seq = ?", (first + 6,))
+    db.commit()
+    db.close()
+    checked = run_cli("audit", "check", home=home)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert f"审计记录 #{first + 1} 缺失（该位置上是 #{first + 2}）" in checked.stdout, checked.stdout
+    assert f"审计记录 #{first + 4} 缺失（该位置上是 #{first + 5}）" in checked.stdout, checked.stdout
+    assert f"审计记录 #{first + 6}（现记为 clerk.li 的 test.act）写入后被改动" in checked.stdout, checked.stdout

@@ -122,12 +122,18 @@ class AuditCheck:
 
 
 def _chain(rows: list[dict[str, Any]], report: AuditCheck) -> str:
-    prev = GENESIS
-    for expected, row in enumerate(rows):
+    """Follow the hash chain through ``rows``, naming every gap, displaced entry and changed
+    entry (not only the first); the hash the chain ends on."""
+    prev, expected = GENESIS, 0
+    for row in rows:
         seq = row.get("seq")
-        if seq != expected:
-            report.problems.append(f"审计记录 #{expected} 缺失（该位置上是 #{seq}）：有记录被删除或调换了顺序")
-            return prev
+        if not isinstance(seq, int) or seq < expected:
+            report.problems.append(f"审计记录 #{seq} 出现在 #{expected - 1} 之后：记录被调换了顺序或重复")
+            continue
+        if seq > expected:
+            gap = f"#{expected}" if seq == expected + 1 else f"#{expected} 至 #{seq - 1}"
+            report.problems.append(f"审计记录 {gap} 缺失（该位置上是 #{seq}）：有记录被删除或调换了顺序")
+            prev = row.get("prev_hash", "")  # the chain cannot be followed across the gap: go on from this entry
         body = entry_body(seq, row.get("at", ""), row.get("actor", ""), row.get("action", ""), row.get("outcome", ""),
                           row.get("target", ""), row.get("detail", {}))
         if row.get("prev_hash") != prev:
@@ -136,7 +142,7 @@ def _chain(rows: list[dict[str, Any]], report: AuditCheck) -> str:
         if digest != row.get("hash"):
             report.problems.append(f"审计记录 #{seq}（现记为 {row.get('actor')} 的 {row.get('action')}）写入后被改动："
                                    f"重新计算的摘要与所记摘要不符")
-        prev = row.get("hash") or digest
+        prev, expected = row.get("hash") or digest, seq + 1
     return prev
 
 
