@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -84,15 +85,16 @@ def licence_versions(s: Session, docs: list[Document]) -> list[Document]:
     return out
 
 
-def editions(s: Session, docs: list[Document]) -> dict[str, str]:
+def editions(s: Session, docs: list[Document], current: Mapping[str, str] | None = None) -> dict[str, str]:
     """For each licence version among ``docs`` of a licence that has several: which one it is, so that
-    the 卷内文件目录 tells them apart (第3版; 第1版，已变更 for a replaced one)."""
+    the 卷内文件目录 tells them apart (第3版; 第1版，已变更 for a replaced one). ``current``: each
+    document's current status, where the caller has read it already."""
     out = {}
     for doc in docs:
         rec = licences.by_document(s, doc.id)
         if rec is None:
             continue
-        status = documents.current_status(s, doc).status
+        status = current[doc.id] if current is not None else documents.current_status(s, doc).status
         replaced = status in ("变更", "延续")
         if rec.version > 1 or replaced:
             out[doc.id] = f"第{rec.version}版" + (f"，已{status}" if replaced else "")

@@ -169,8 +169,9 @@ class CaseDossierSource:
             # every version of the case's licences: those it replaced, and the one in force after a
             # change even when the change was issued under another reference
             versions = licence_versions(s, own)
-            superseded = {d.id for d in own + versions if documents.current_status(s, d).status in ("变更", "延续")}
-            edition = editions(s, own + versions)
+            current = {d.id: documents.current_status(s, d).status for d in own + versions}
+            superseded = {d for d, status in current.items() if status in ("变更", "延续")}
+            edition = editions(s, own + versions, current)
             statuses = {d.id: [(e.at, e.status, e.actor, e.reason) for e in documents.history(s, d.id)]
                         for d in own + versions + agreements}
             organs = {d.id: d.organ.name for d in own + versions + agreements}
