@@ -267,3 +267,34 @@ def test_draft_form_from_the_schema_previews_and_saves(app: App) -> None:
     assert saved.status_code == 303
     assert cases.prefill(app, item["id"], "decision_grant")["legal_basis"] == [
         "《中华人民共和国药品管理法》第五十二条", "《药品经营和使用质量监督管理办法》第二十条"]
+
+
+def test_an_address_whose_tokens_keep_failing_is_refused_before_its_token_is_checked(app: App, api) -> None:  # type: ignore[no-untyped-def]
+    from yiyin.service.web.staff_api import AUTH_FAILURES
+
+    _, h = api
+    service = create_app(app, rate_limit=(0, 1))  # its own count of failures
+    guesser = TestClient(service, client=("203.0.113.5", 40000))
+    colleague = TestClient(service, client=("198.51.100.8", 40000))
+    before = len(audit.entries(app))
+    for n in range(AUTH_FAILURES):
+        r = guesser.get("/api/v1/staff/me", headers={"Authorization": f"Bearer yy_guess{n}"})
+        assert r.status_code == 401, (n, r.text)
+    assert len(audit.entries(app)) == before + AUTH_FAILURES  # each failure audited
+    for headers in ({"Authorization": "Bearer yy_guess-more"}, h["api.intake"]):  # even a good token now
+        r = guesser.get("/api/v1/staff/me", headers=headers)
+        assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited", r.text
+        assert int(r.headers["retry-after"]) > 0 and "秒后再试" in r.json()["error"]["message"]
+    assert len(audit.entries(app)) == before + AUTH_FAILURES  # the refused flood writes nothing
+    assert colleague.get("/api/v1/staff/me", headers=h["api.intake"]).json()["username"] == "api.intake"
+
+
+def test_a_token_bucket_can_be_asked_without_spending() -> None:
+    from yiyin.service.ratelimit import TokenBucket
+
+    now = [0.0]
+    bucket = TokenBucket(2, 10.0, clock=lambda: now[0])
+    assert bucket.available("a") and bucket.allow("a") and bucket.allow("a")
+    assert not bucket.available("a") and bucket.available("a") is bucket.allow("a") is False
+    now[0] = 5.0  # one token back
+    assert bucket.available("a") and bucket.available("a") and bucket.allow("a") and not bucket.available("a")

@@ -68,6 +68,14 @@ class TokenBucket:
                 self._buckets.popitem(last=False)
             return allowed
 
+    def available(self, client: str, cost: float = 1.0) -> bool:
+        """Whether ``allow`` would let ``client`` through now, without taking a token."""
+        if not self.enabled:
+            return True
+        with self._lock:
+            tokens, last = self._buckets.get(client, (float(self.capacity), self._clock()))
+        return min(float(self.capacity), tokens + (self._clock() - last) * self.rate) >= cost
+
     def retry_after(self, client: str, cost: float = 1.0) -> int:
         """Whole seconds until ``cost`` tokens are available again (at least 1)."""
         if not self.enabled:

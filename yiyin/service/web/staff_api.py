@@ -1,6 +1,8 @@
 """The staff REST API under /api/v1/staff: catalogue, cases and their acts, drafts, seals, audit,
 users and batch jobs. Every request carries ``Authorization: Bearer <token>`` (``yiyin user
-token``); every endpoint checks the caller's role; every refusal is audited."""
+token``); every endpoint checks the caller's role; every refusal is audited. An address whose
+tokens failed 10 times in 5 minutes is refused (429) before its token is checked, until the
+window lets it try again."""
 
 
 import os
@@ -13,13 +15,15 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from yiyin.errors import NotFound, Unauthenticated
+from yiyin.errors import NotFound, RateLimited, Unauthenticated
 from yiyin.service import audit, case_papers, cases, catalogue, staff
 from yiyin.service.app import App
+from yiyin.service.ratelimit import TokenBucket, client_key
 from yiyin.service.staff import Principal
 from yiyin.service.web.api_errors import responses
 
 ANY_STAFF = tuple(staff.ROLES)
+AUTH_FAILURES, AUTH_WINDOW = 10, 300.0  # failed token checks per client address, as for the login page
 
 
 class CaseIn(BaseModel):
@@ -112,9 +116,18 @@ class ReissueIn(BaseModel):
 
 
 def staff_api(app: App) -> APIRouter:
-    router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=responses(401, 403, 404, 409, 422))
+    router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=responses(401, 403, 404, 409, 422, 429))
+
+    failures = TokenBucket(AUTH_FAILURES, AUTH_WINDOW)
 
     def principal(request: Request) -> Principal:
+        # A client whose tokens keep failing is refused before its token is looked at: tokens
+        # cannot be guessed, nor the audit trail flooded with refusals, from one address.
+        client = client_key(request.client.host if request.client else None)
+        if not failures.available(client):
+            wait = failures.retry_after(client)
+            raise RateLimited(f"API 令牌验证失败次数过多：请 {wait} 秒后再试，并核对所用令牌"
+                              f"（令牌由管理员用 yiyin user token 生成）", wait)
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         try:
@@ -122,6 +135,7 @@ def staff_api(app: App) -> APIRouter:
                 raise Unauthenticated("缺少 API 令牌：请求头须为 Authorization: Bearer <令牌>（由管理员用 yiyin user token 生成）")
             return staff.by_token(app, token.strip())
         except Unauthenticated as exc:
+            failures.allow(client)
             audit.refused(app, "?", "api.auth", f"{request.method} {request.url.path}", exc)
             raise
 
