@@ -19,3 +19,12 @@ def test_typed_codes_are_forgiving_but_exact() -> None:
     assert not vcodes.matches(other, stored)
     assert not vcodes.matches("", stored)
     assert not vcodes.matches(code + "X", stored)
+
+
+def test_a_code_as_printed_is_its_own_canonical_form() -> None:
+    for _ in range(500):
+        code = vcodes.new_code()
+        assert vcodes.normalise(code) == code == vcodes.normalise(code.lower()) == vcodes.normalise(code.replace("-", ""))
+    assert vcodes.normalise("ABCD-EFGH-JKMN-PQRI") == "ABCD-EFGH-JKMN-PQR1"  # I is folded, never kept
+    assert vcodes.normalise("ABCD-EFGH-JKMN-PQRU") == ""  # U is not in the alphabet
+    assert vcodes.normalise("ABCD-EFGH-JKMN-PQR1\n") == ""  # as before the fast path: only spaces and hyphens are dropped

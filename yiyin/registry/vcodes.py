@@ -23,10 +23,13 @@ def new_code() -> str:
 
 
 _CANONICAL = re.compile(f"[{ALPHABET}]{{{BITS // 5}}}")
+_GROUPED = re.compile(f"(?:[{ALPHABET}]{{4}}-){{{BITS // 20 - 1}}}[{ALPHABET}]{{4}}")
 
 
 def normalise(code: str) -> str:
     """Canonical grouped form of a typed code, or '' if it cannot be one."""
+    if _GROUPED.fullmatch(code):  # as printed and as the QR code carries it: nothing to fold
+        return code
     raw = code.upper().translate(_FOLD)
     if not _CANONICAL.fullmatch(raw):
         return ""

@@ -139,7 +139,11 @@ _OTHER_BRACKETS = (str.maketrans({"〔": "（", "〕": "）"}), str.maketrans({"
 def number_variants(number: str) -> list[str]:
     """The folded number and its forms with the other brackets numbers are printed with: 〔〕 in
     document numbers (台审批许准〔2026〕1号), （） and () in some licences' ((辽)印证字…号)."""
-    folded = normalise_number(number)
+    return folded_variants(normalise_number(number))
+
+
+def folded_variants(folded: str) -> list[str]:
+    """:func:`number_variants` of a number already folded by :func:`normalise_number`."""
     if "〔" not in folded and "〕" not in folded:
         return [folded]
     return [folded, *(folded.translate(t) for t in _OTHER_BRACKETS)]
@@ -233,7 +237,7 @@ def api_lookup(connect: Connect, number: str, code: str, on: date | None = None,
     if refused is not None:
         return _reply(refused)
     on = on or datetime.now(CHINA).date()
-    forms = number_variants(number)
+    forms = folded_variants(number)  # folded by _asked
     try:
         with connect() as reads:
             # The prepared answer, when there is one and it holds; else the documents are read,
