@@ -165,3 +165,33 @@ def test_the_protocol_finds_the_lookup_behind_uvicorns_wrappers(app: App) -> Non
         loop.close()
     assert protocol.checks is not None and protocol.checks.inline_reads
     assert "10.0.0.1" in protocol.proxies and "127.0.0.1" not in protocol.proxies
+
+
+def test_many_clients_at_once_each_get_their_own_answers(demo, served: str) -> None:
+    """8 keep-alive clients, 150 requests each, lookups of three documents mixed with requests
+    that go through ASGI: every response belongs to its request."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    docs = [qr_query(d.issued.verify_url) for d in (demo.decision, demo.licence, demo.agreement)]
+
+    def client(k: int) -> int:
+        checked = 0
+        with httpx.Client(base_url=served, timeout=10) as http:
+            for i in range(150):
+                n, c = docs[(i + k) % 3]
+                if i % 5 == 4:
+                    r = http.get("/healthz")
+                    assert r.json() == {"status": "ok"}
+                elif i % 7 == 6:
+                    r = http.get("/api/v1/verify", params={"n": n, "c": "0000-0000-0000-0000"})
+                    assert r.status_code == 404 and n not in r.text
+                else:
+                    r = http.get("/api/v1/verify", params={"n": n, "c": c})
+                    assert r.status_code == 200 and r.json()["document"]["number"] == n, (n, r.text[:200])
+                checked += 1
+        return checked
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(client, range(8))) == 8 * 150
