@@ -55,6 +55,16 @@ def _find(app: Any) -> tuple[Any, Any]:
     return None, None
 
 
+def _forwarded_reader(proxies: Any) -> Any:
+    """How this uvicorn reads the client out of X-Forwarded-For: (host, port) from the header's
+    value, or None where it offers no way this protocol knows (then lookups take ASGI)."""
+    if hasattr(proxies, "get_trusted_client_address"):  # uvicorn 0.45 and later
+        return proxies.get_trusted_client_address
+    if hasattr(proxies, "get_trusted_client_host"):  # 0.31 to 0.44
+        return lambda value: (proxies.get_trusted_client_host(value), 0)
+    return None
+
+
 if HttpToolsProtocol is not None:
 
     class LookupHttpProtocol(HttpToolsProtocol):  # type: ignore[misc,valid-type]
@@ -63,7 +73,9 @@ if HttpToolsProtocol is not None:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             checks, self.proxies = _find(self.app)
-            self.checks = checks if checks is not None and checks.inline_reads else None
+            self.forwarded = _forwarded_reader(self.proxies) if self.proxies is not None else None
+            usable = checks is not None and checks.inline_reads and (self.proxies is None or self.forwarded is not None)
+            self.checks = checks if usable else None
             self.lookup_pending: tuple[tuple[str, int] | None, bool] | None = None  # (client, keep alive)
 
         def on_headers_complete(self) -> None:
@@ -89,7 +101,7 @@ if HttpToolsProtocol is not None:
             if self.proxies is not None and self.client is not None and self.client[0] in self.proxies:
                 forwarded = [value for name, value in self.headers if name == b"x-forwarded-for"]
                 if forwarded:
-                    host, port = self.proxies.get_trusted_client_address(b", ".join(forwarded).decode("latin1"))
+                    host, port = self.forwarded(b", ".join(forwarded).decode("latin1"))
                     if host:
                         return host, port
             return self.client
