@@ -134,10 +134,6 @@ def _separate(s: Session, who: Principal, case: Case, rule: str, other: str | No
                              f"{'接件人' if rule.startswith('intake') else '受理人' if rule.startswith('accept') else '审批人'}")
 
 
-def _section_member(who: Principal, section: str, *roles: str) -> None:
-    who.require_member(section, *roles)
-
-
 def _next_ref(s: Session, app: App, on: date) -> str:
     period = str(on.year)
     bump = update(CaseCounter).where(CaseCounter.period == period).values(last_seq=CaseCounter.last_seq + 1).returning(CaseCounter.last_seq)
@@ -298,7 +294,7 @@ def accept(app: App, who: Principal, case_id: int, calendar: WorkCalendar | None
     calendar = calendar or WorkCalendar.load(app.settings.home)
     with _act(app, who, "accept", str(case_id)) as s:
         case = _case(s, case_id)
-        _section_member(who, case.lead_section, "reviewer", "lead")
+        who.require_member(case.lead_section, "reviewer", "lead")
         _status(case, "待受理")
         now = _now(s)
         dues = []
@@ -323,7 +319,7 @@ def refuse_acceptance(app: App, who: Principal, case_id: int, refusal: case_pape
     from yiyin.templates.catalog import document_type
 
     def allowed(case: Case) -> None:
-        _section_member(who, case.lead_section, "reviewer", "lead")
+        who.require_member(case.lead_section, "reviewer", "lead")
         _status(case, "收件", "补正", "待受理")
 
     with audit.attempt(app, who.username, "case.refuse", str(case_id)):
@@ -351,7 +347,7 @@ def refuse_acceptance(app: App, who: Principal, case_id: int, refusal: case_pape
 def claim(app: App, who: Principal, case_item_id: int) -> None:
     with _act(app, who, "claim", str(case_item_id)) as s:
         ci, case = _item(s, case_item_id)
-        _section_member(who, ci.section, "reviewer")
+        who.require_member(ci.section, "reviewer")
         _status(case, "审批中")
         if ci.status != "待审":
             raise WorkflowError(f"该事项当前为“{ci.status}”，已由 {ci.assignee or '他人'} 办理")
@@ -474,7 +470,7 @@ def issue(app: App, who: Principal, case_id: int) -> IssueOutcome:
     target = str(case_id)
     with _act(app, who, "issue_check", target) as s:
         case = _case(s, case_id)
-        _section_member(who, case.lead_section, "lead")
+        who.require_member(case.lead_section, "lead")
         _status(case, "待发证")
         target = case.ref
         for ci in s.execute(select(CaseItem).where(CaseItem.case_id == case.id)).scalars():
