@@ -270,22 +270,20 @@ def test_draft_form_from_the_schema_previews_and_saves(app: App) -> None:
 
 
 def test_an_address_whose_tokens_keep_failing_is_refused_before_its_token_is_checked(app: App, api) -> None:  # type: ignore[no-untyped-def]
-    from yiyin.service.web.staff_api import AUTH_FAILURES
-
     _, h = api
     service = create_app(app, rate_limit=(0, 1))  # its own count of failures
     guesser = TestClient(service, client=("203.0.113.5", 40000))
     colleague = TestClient(service, client=("198.51.100.8", 40000))
     before = len(audit.entries(app))
-    for n in range(AUTH_FAILURES):
+    for n in range(staff.AUTH_ATTEMPTS):
         r = guesser.get("/api/v1/staff/me", headers={"Authorization": f"Bearer yy_guess{n}"})
         assert r.status_code == 401, (n, r.text)
-    assert len(audit.entries(app)) == before + AUTH_FAILURES  # each failure audited
+    assert len(audit.entries(app)) == before + staff.AUTH_ATTEMPTS  # each failure audited
     for headers in ({"Authorization": "Bearer yy_guess-more"}, h["api.intake"]):  # even a good token now
         r = guesser.get("/api/v1/staff/me", headers=headers)
         assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited", r.text
         assert int(r.headers["retry-after"]) > 0 and "秒后再试" in r.json()["error"]["message"]
-    assert len(audit.entries(app)) == before + AUTH_FAILURES  # the refused flood writes nothing
+    assert len(audit.entries(app)) == before + staff.AUTH_ATTEMPTS  # the refused flood writes nothing
     assert colleague.get("/api/v1/staff/me", headers=h["api.intake"]).json()["username"] == "api.intake"
 
 

@@ -37,6 +37,8 @@ ROLES: dict[str, str] = {
 }
 SECTION_ROLES = {"reviewer", "lead"}  # these act for named sections (审批业务科)
 SESSION_HOURS = 10
+# Per client address, within the window: login attempts at the staff pages, failed API tokens.
+AUTH_ATTEMPTS, AUTH_WINDOW = 10, 300.0
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.\-]{1,63}$")
 

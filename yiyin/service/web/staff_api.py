@@ -1,8 +1,8 @@
 """The staff REST API under /api/v1/staff: catalogue, cases and their acts, drafts, seals, audit,
 users and batch jobs. Every request carries ``Authorization: Bearer <token>`` (``yiyin user
 token``); every endpoint checks the caller's role; every refusal is audited. An address whose
-tokens failed 10 times in 5 minutes is refused (429) before its token is checked, until the
-window lets it try again."""
+tokens failed ``staff.AUTH_ATTEMPTS`` times within ``staff.AUTH_WINDOW`` is refused (429) before
+its token is checked, until the window lets it try again."""
 
 
 import os
@@ -23,7 +23,6 @@ from yiyin.service.staff import Principal
 from yiyin.service.web.api_errors import responses
 
 ANY_STAFF = tuple(staff.ROLES)
-AUTH_FAILURES, AUTH_WINDOW = 10, 300.0  # failed token checks per client address, as for the login page
 
 
 class CaseIn(BaseModel):
@@ -118,7 +117,7 @@ class ReissueIn(BaseModel):
 def staff_api(app: App) -> APIRouter:
     router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=responses(401, 403, 404, 409, 422, 429))
 
-    failures = TokenBucket(AUTH_FAILURES, AUTH_WINDOW)
+    failures = TokenBucket(staff.AUTH_ATTEMPTS, staff.AUTH_WINDOW)  # failed tokens only
 
     def principal(request: Request) -> Principal:
         # A client whose tokens keep failing is refused before its token is looked at: tokens

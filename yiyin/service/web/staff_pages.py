@@ -30,7 +30,6 @@ from yiyin.service.web.staff_api import document_bytes, draft_pdf
 from yiyin.service.web.staff_oversight import beijing, oversight_routes, plain
 
 COOKIE = "yiyin_staff"
-LOGIN_ATTEMPTS, LOGIN_WINDOW = 10, 300.0
 LOGIN_COOKIE = "yiyin_login"
 STEP_LABELS = cases.STEP_TITLES
 STATUSES = ("收件", "补正", "待受理", "审批中", "待发证", "待送达", "已送达", "已归档", "不予受理")
@@ -46,7 +45,7 @@ class _Login(Exception):
 
 def staff_pages(app: App) -> APIRouter:
     router = APIRouter(prefix="/staff", include_in_schema=False)
-    attempts = TokenBucket(LOGIN_ATTEMPTS, LOGIN_WINDOW)  # per client address: guessing passwords is slow
+    attempts = TokenBucket(staff.AUTH_ATTEMPTS, staff.AUTH_WINDOW)  # per client address: guessing passwords is slow
 
     def who_of(request: Request) -> Principal:
         sid = request.cookies.get(COOKIE, "")
