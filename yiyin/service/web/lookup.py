@@ -136,14 +136,10 @@ def normalise_number(number: str) -> str:
 _OTHER_BRACKETS = (str.maketrans({"〔": "（", "〕": "）"}), str.maketrans({"〔": "(", "〕": ")"}))
 
 
-def number_variants(number: str) -> list[str]:
-    """The folded number and its forms with the other brackets numbers are printed with: 〔〕 in
-    document numbers (台审批许准〔2026〕1号), （） and () in some licences' ((辽)印证字…号)."""
-    return folded_variants(normalise_number(number))
-
-
-def folded_variants(folded: str) -> list[str]:
-    """:func:`number_variants` of a number already folded by :func:`normalise_number`."""
+def number_variants(folded: str) -> list[str]:
+    """A number as :func:`normalise_number` folds it (as :func:`_asked` returns it) and its forms
+    with the other brackets numbers are printed with: 〔〕 in document numbers
+    (台审批许准〔2026〕1号), （） and () in some licences' ((辽)印证字…号)."""
     if "〔" not in folded and "〕" not in folded:
         return [folded]
     return [folded, *(folded.translate(t) for t in _OTHER_BRACKETS)]
@@ -200,7 +196,7 @@ def lookup(connect: Connect, number: str, code: str, on: date | None = None, pub
         return refused
     try:
         with connect() as reads:
-            found = _genuine(reads.by_number(number_variants(number)), code)
+            found = _genuine(reads.by_number(number_variants(number)), code)  # folded by _asked
             return _found(reads, found.document(), on, public_url) if found else Outcome("not_found")
     except Exception:  # the registry could not answer: say so, never "not genuine"
         log.exception("lookup failed")
@@ -237,7 +233,7 @@ def api_lookup(connect: Connect, number: str, code: str, on: date | None = None,
     if refused is not None:
         return _reply(refused)
     on = on or datetime.now(CHINA).date()
-    forms = folded_variants(number)  # folded by _asked
+    forms = number_variants(number)  # folded by _asked
     try:
         with connect() as reads:
             # The prepared answer, when there is one and it holds; else the documents are read,
@@ -245,6 +241,7 @@ def api_lookup(connect: Connect, number: str, code: str, on: date | None = None,
             row = _genuine(reads.prepared_by_number(forms), code)
             if row is not None and row.holds(ANSWER_FORMAT, public_url, on):
                 return Reply(200, bytes(row.body))  # type: ignore[arg-type]
+            # an answer prepared before migration 0008 (by an older server) carries no number yet
             row = _genuine(reads.answers_by_number(forms), code)
             if row is None:
                 return _reply(Outcome("not_found"))
