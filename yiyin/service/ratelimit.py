@@ -68,21 +68,21 @@ class TokenBucket:
                 self._buckets.popitem(last=False)
             return allowed
 
-    def available(self, client: str, cost: float = 1.0) -> bool:
-        """Whether ``allow`` would let ``client`` through now, without taking a token."""
-        if not self.enabled:
-            return True
+    def _tokens(self, client: str) -> float:
+        """``client``'s tokens now, without taking any."""
         with self._lock:
             tokens, last = self._buckets.get(client, (float(self.capacity), self._clock()))
-        return min(float(self.capacity), tokens + (self._clock() - last) * self.rate) >= cost
+        return min(float(self.capacity), tokens + (self._clock() - last) * self.rate)
+
+    def available(self, client: str, cost: float = 1.0) -> bool:
+        """Whether ``allow`` would let ``client`` through now, without taking a token."""
+        return not self.enabled or self._tokens(client) >= cost
 
     def retry_after(self, client: str, cost: float = 1.0) -> int:
         """Whole seconds until ``cost`` tokens are available again (at least 1)."""
         if not self.enabled:
             return 0
-        with self._lock:
-            tokens, last = self._buckets.get(client, (float(self.capacity), self._clock()))
-        tokens = min(float(self.capacity), tokens + (self._clock() - last) * self.rate)
+        tokens = self._tokens(client)
         return max(1, math.ceil((cost - tokens) / self.rate)) if tokens < cost else 1
 
     def __len__(self) -> int:
