@@ -134,17 +134,6 @@ class PreparedRow(NamedTuple):
             (self.good_until is None or on <= _date(self.good_until))  # type: ignore[operator]
 
 
-def _by_forms(statement: str, forms: list[str]) -> tuple[str, dict[str, str]]:
-    """The statement for these forms of one number, and its parameters."""
-    forms = list(dict.fromkeys(forms))
-    if not 1 <= len(forms) <= NUMBER_FORMS:
-        raise ValueError(f"between 1 and {NUMBER_FORMS} forms of a number")
-    if len(forms) == 1:
-        return f"{statement}_one", {"n0": forms[0]}
-    padded = [*forms, *[forms[0]] * (NUMBER_FORMS - len(forms))]
-    return statement, {f"n{i}": f for i, f in enumerate(padded)}
-
-
 class PublicReads:
     """The statements of a lookup on one driver cursor."""
 
@@ -155,28 +144,35 @@ class PublicReads:
         self.cursor.execute(self.statements[statement], {"key": key})
         return self.cursor.fetchone()
 
+    def _by_number(self, statement: str, forms: list[str]) -> list[tuple[Any, ...]]:
+        """The rows of ``statement`` for these forms of one number: its one-form variant when the
+        forms are one."""
+        forms = list(dict.fromkeys(forms))
+        if not 1 <= len(forms) <= NUMBER_FORMS:
+            raise ValueError(f"between 1 and {NUMBER_FORMS} forms of a number")
+        if len(forms) == 1:
+            self.cursor.execute(self.statements[f"{statement}_one"], {"n0": forms[0]})
+        else:
+            padded = [*forms, *[forms[0]] * (NUMBER_FORMS - len(forms))]
+            self.cursor.execute(self.statements[statement], {f"n{i}": f for i, f in enumerate(padded)})
+        return self.cursor.fetchall()
+
     def by_number(self, forms: list[str]) -> list[Found]:
         """The rows of documents numbered as any of these forms of one number (at most
         :data:`NUMBER_FORMS`), not yet decoded: the caller compares the verification code first,
-        so that a wrong code costs no more than an unknown number. The statement is the same
-        whatever the forms, and whether or not any exists."""
-        statement, values = _by_forms("by_number", forms)
-        self.cursor.execute(self.statements[statement], values)
-        return [Found(row) for row in self.cursor.fetchall()]
+        so that a wrong code costs no more than an unknown number. The statement depends on the
+        forms only, never on whether any exists."""
+        return [Found(row) for row in self._by_number("by_number", forms)]
 
     def prepared_by_number(self, forms: list[str]) -> list[PreparedRow]:
         """The prepared answers of documents numbered as any of these forms: only documents that
         have one (see :meth:`answers_by_number` for all), in one index and one row each."""
-        statement, values = _by_forms("prepared_by_number", forms)
-        self.cursor.execute(self.statements[statement], values)
-        return [PreparedRow(*row) for row in self.cursor.fetchall()]
+        return [PreparedRow(*row) for row in self._by_number("prepared_by_number", forms)]
 
     def answers_by_number(self, forms: list[str]) -> list[PreparedRow]:
         """Like :meth:`by_number`, the rows for these forms of a number, but with each document's
         prepared answer (if any) and its newest status act instead of the document itself."""
-        statement, values = _by_forms("answers_by_number", forms)
-        self.cursor.execute(self.statements[statement], values)
-        return [PreparedRow(*row) for row in self.cursor.fetchall()]
+        return [PreparedRow(*row) for row in self._by_number("answers_by_number", forms)]
 
     def last_event(self, document_id: str) -> int:
         self.cursor.execute(self.statements["last_event"], {"id": document_id})
