@@ -85,16 +85,16 @@ def licence_versions(s: Session, docs: list[Document]) -> list[Document]:
     return out
 
 
-def editions(s: Session, docs: list[Document], current: Mapping[str, str] | None = None) -> dict[str, str]:
+def editions(s: Session, docs: list[Document], current: Mapping[str, str]) -> dict[str, str]:
     """For each licence version among ``docs`` of a licence that has several: which one it is, so that
     the 卷内文件目录 tells them apart (第3版; 第1版，已变更 for a replaced one). ``current``: each
-    document's current status, where the caller has read it already."""
+    document's current status, as the caller has read it."""
     out = {}
     for doc in docs:
         rec = licences.by_document(s, doc.id)
         if rec is None:
             continue
-        status = current[doc.id] if current is not None else documents.current_status(s, doc).status
+        status = current[doc.id]
         replaced = status in ("变更", "延续")
         if rec.version > 1 or replaced:
             out[doc.id] = f"第{rec.version}版" + (f"，已{status}" if replaced else "")
@@ -133,16 +133,16 @@ class RegistryCaseSource:
             if not own:
                 raise NotFound(f"登记簿中没有办件编号为 {case!r} 的文书")
             own += licence_versions(s, own)
-            edition = editions(s, own)
             codes = {d.item_code for d in own if not d.doc_type.startswith("agreement")}
             items = [catalog.get_item(s, c) for c in sorted(codes)]
             agreements = [d for d in s.execute(select(Document).where(Document.doc_type.like("agreement%"))).scalars()
                           if d not in own and codes & {i.get("code") for i in d.public_data.get("items", [])}]
+            current = {d.id: documents.current_status(s, d).status for d in own + agreements}
+            edition = editions(s, own, current)
             rows = []
             for doc in own + agreements:
-                status = documents.current_status(s, doc)
                 history = documents.history(s, doc.id)
-                rows.append((doc, _kind(doc, status.status in ("变更", "延续")), doc.organ.name, doc.seal.cert_pem,
+                rows.append((doc, _kind(doc, current[doc.id] in ("变更", "延续")), doc.organ.name, doc.seal.cert_pem,
                              [(e.at, e.status, e.actor, e.reason) for e in history]))
             delegated = any(i.mode == "delegated" for i in items)
             produces_licence = any(i.licence_type for i in items)
