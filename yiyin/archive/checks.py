@@ -606,8 +606,8 @@ def check_package(path: Path, *, log_verifier: LogVerifier | None = None, expect
                     f.add("1-1", f"{where}，签名域 {s.field_name}：没有可信的时间戳证明签章时间；"
                                  f"到 {at.date()}，印章证书已不能再证明这枚印章有效")
         for s in v.signatures:
-            for problem in (x for x in s.findings if not x.ok):
-                f.add("1-1", f"{where}，签名域 {s.field_name}：{problem.zh.rstrip('。')} [{problem.code}]")
+            for problem in s.problems_zh:
+                f.add("1-1", f"{where}，签名域 {s.field_name}：{problem}")
         return v
 
     volume = payload.get(VOLUME)

@@ -137,7 +137,7 @@ def build_package(dossier: Dossier, out: Path, *, fonts: FontSet, sealer: Sealer
         files[path] = entry.pdf
         documents.append(_info(path, entry.pdf, "application/pdf", _pdf_format(entry.pdf)))
         report = validate_pdf(entry.pdf, anchors, list(dossier.evidence.crls))
-        problems = [f"签名域 {s.field_name}：{x.zh.rstrip('。')} [{x.code}]" for s in report.signatures for x in s.findings if not x.ok]
+        problems = [f"签名域 {s.field_name}：{problem}" for s in report.signatures for problem in s.problems_zh]
         if problems or (entry.registry is not None and not report.seals):
             raise InvalidData([FieldProblem(f"entries[{i}].pdf", "seal_valid",
                                             f"件号 {entry.seq}（{entry.title}）" + ("的印章未通过验证：" + "；".join(problems) if problems

@@ -71,6 +71,11 @@ class SignatureReport:
         return [f.en for f in self.findings if not f.ok]
 
     @property
+    def problems_zh(self) -> list[str]:
+        """What is wrong, in Chinese, each with its finding's code: 签名值与文件不符 [SIGNATURE_VALUE_VALID]."""
+        return [f"{f.zh.rstrip('。')} [{f.code}]" for f in self.findings if not f.ok]
+
+    @property
     def ok(self) -> bool:
         return all(f.ok for f in self.findings)
 
